@@ -1,0 +1,92 @@
+"""`tokenpulse import`: read new usage from local logs (or given files) into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..ingest import ImportReport
+from ..sources import FORMAT_ALIASES, FORMATS, Root
+from .app import App
+from .options import output_options, pricing_options
+from .render import console, print_json
+
+FORMAT_CHOICES = sorted([*FORMATS, *FORMAT_ALIASES])
+
+
+def apply_pricing_flags(app: App, prices: tuple[Path, ...], discount: str | None) -> None:
+    from ..pricing import Discount
+
+    app.extra_prices = list(prices)
+    if discount is not None:
+        app.discount_override = Discount.parse(discount)
+
+
+def warn_import_problems(report: ImportReport) -> None:
+    """A short note on stderr when some lines could not be read (the data still prints on stdout)."""
+    if not report.partial:
+        return
+    err = console(stderr=True)
+    for problem in [*report.errors[:5], *report.pending[:5]]:
+        err.print(f"[yellow]warning:[/yellow] {problem.path}:{problem.line}: {problem.message}", soft_wrap=True)
+    hidden = report.errors_total - min(len(report.errors), 5)
+    if hidden > 0:
+        err.print(f"[yellow]warning:[/yellow] … and {hidden:,} more unreadable lines "
+                  "(`tokenpulse import --errors` lists them).")
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), metavar="FORMAT",
+              help=f"Format of the given PATHS (default: detect per file): {', '.join(sorted(FORMATS))}.")
+@click.option("--errors", "show_errors", is_flag=True, help="List lines earlier imports could not read.")
+@pricing_options
+@output_options
+@click.pass_obj
+def import_cmd(app: App, paths: tuple[Path, ...], format_: str | None, show_errors: bool,
+               prices: tuple[Path, ...], discount: str | None, output: str) -> None:
+    """Import new usage from the standard local log folders, or from PATHS.
+
+    Claude Code (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR) and Codex
+    ($CODEX_HOME or ~/.codex: sessions/ and archived_sessions/) by default. Only what is new since
+    the last import is read. Exit status 3 means some lines could not be read (the rest was kept).
+    """
+    apply_pricing_flags(app, prices, discount)
+    if show_errors:
+        errors = app.store.recent_errors(limit=1000)
+        if output == "json":
+            print_json({"errors": [{"path": e.path, "line": e.line, "message": e.message} for e in errors]})
+        elif not errors:
+            console().print("No unreadable lines recorded.")
+        else:
+            for e in errors:
+                console().print(f"{e.path}:{e.line}: {e.message}", soft_wrap=True, highlight=False)
+        return
+    fmt = FORMAT_ALIASES.get(format_, format_) if format_ else None
+    roots = [Root(p.resolve(), fmt) for p in paths] if paths else None
+    report = app.import_logs(roots, quiet=output != "table")
+    if output == "json":
+        print_json({**report.to_json(), "price_version": app.book.version, "store": app.store.path})
+    else:
+        _print_summary(report, app)
+        warn_import_problems(report)
+    if report.partial:
+        click.get_current_context().exit(3)
+
+
+def _print_summary(report: ImportReport, app: App) -> None:
+    out = console()
+    w = report.written
+    files = (f"{report.files_read:,} of {report.files_seen:,} files read"
+             + (f" ({report.files_unchanged:,} unchanged)" if report.files_unchanged else ""))
+    out.print(f"{files}, {report.bytes_read / 1e6:,.1f} MB, {report.lines_read:,} lines.")
+    out.print(f"Requests: {w.new:,} new, {w.updated:,} updated with a more complete copy, "
+              f"{w.unchanged:,} already known." + (f" Outcomes: {w.outcomes_new:,} new." if w.outcomes_new else ""))
+    if report.unpriced_models:
+        listed = ", ".join(f"{m} ({n:,})" for m, n in sorted(report.unpriced_models.items()))
+        out.print(f"[yellow]No price for:[/yellow] {listed} — shown as unpriced, not $0.")
+    out.print(f"[dim]Store: {app.store.path}[/dim]")
+
+
+COMMANDS = [import_cmd]

@@ -1,0 +1,73 @@
+"""Flags shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import local_timezone
+
+
+def parse_day(value: str | None) -> date | None:
+    """`2026-11-03`, `20261103`, `today` or `yesterday` (local dates)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == "today":
+        return date.today()
+    if text == "yesterday":
+        return date.today() - timedelta(days=1)
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"expected a date like 2026-11-03 (or 20261103, today, yesterday), got {value!r}")
+
+
+def _day_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    return parse_day(value)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--json / --csv (stdout carries only the data; messages go to stderr)."""
+    @click.option("--json", "json_", is_flag=True, help="Print JSON (a stable shape, also when empty).")
+    @click.option("--csv", "csv_", is_flag=True, help="Print CSV.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, json_: bool, csv_: bool, **kwargs: Any) -> Any:
+        if json_ and csv_:
+            raise click.UsageError("choose one of --json and --csv")
+        return f(*args, output="json" if json_ else "csv" if csv_ else "table", **kwargs)
+    return wrapper
+
+
+def period_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("--since", "-s", callback=_day_callback, metavar="DATE",
+                  help="First local date to include (YYYY-MM-DD).")
+    @click.option("--until", "-u", callback=_day_callback, metavar="DATE",
+                  help="Last local date to include (YYYY-MM-DD).")
+    @click.option("--tz", "--timezone", "tz", metavar="ZONE",
+                  help=f"IANA time zone for dates (default: the tz setting, else this machine's: {local_timezone()}).")
+    @click.option("--tool", "tools", multiple=True, metavar="TOOL",
+                  help="Only this tool (claude_code, codex, …); repeatable.")
+    @click.option("--project", "projects", multiple=True, metavar="NAME", help="Only this project; repeatable.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def pricing_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("--prices", "prices", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  metavar="FILE", help="Price file (LiteLLM JSON or tokenpulse TOML) patching the bundled prices.")
+    @click.option("--discount", metavar="SPEC",
+                  help="Org discount off list prices: '15%' or 'anthropic=10%,openai=5%'.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return f(*args, **kwargs)
+    return wrapper

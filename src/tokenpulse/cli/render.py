@@ -1,0 +1,192 @@
+"""Rendering reports: a Rich table for people, JSON and CSV for programs.
+
+JSON goes through one encoder (`print_json`): money is written as exact decimal numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from ..money import format_usd
+from ..reports import Report, ReportRow, Totals
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+_TITLES = {"daily": "Date", "weekly": "Week of", "monthly": "Month", "session": "Session", "blocks": "Block start"}
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.buffer.write(_encoder.encode(data) + b"\n")
+    sys.stdout.flush()
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0))
+    return Console(stderr=stderr, width=width, highlight=False)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _cost_cell(t: Totals, micros: int) -> str:
+    text = format_usd(micros)
+    return text if t.complete else f"{text} *"
+
+
+def _per_mtok(t: Totals) -> str:
+    value = t.cost_per_mtok
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def render_report(report: Report, output: str) -> None:
+    if output == "json":
+        print_json(report.to_json())
+    elif output == "csv":
+        _write_csv(report)
+    else:
+        _print_table(report)
+
+
+def _first_column(report: Report, row: ReportRow) -> str:
+    kind = report.options.kind
+    if kind == "session":
+        project = row.info.get("project")
+        return f"{row.key}\n[dim]{project}[/dim]" if project else row.key
+    if kind == "blocks":
+        start = row.info["start"][:16].replace("T", " ")
+        return start
+    return row.key
+
+
+def _print_table(report: Report) -> None:
+    from rich import box
+    from rich.table import Table
+
+    opts = report.options
+    out = console()
+    if not report.rows:
+        scope = f" between {opts.since or 'the start'} and {opts.until or 'now'}" if opts.since or opts.until else ""
+        out.print(f"No usage found{scope}.")
+        return
+    discount = opts.discount.active
+    title = f"{opts.kind.capitalize()} usage · {opts.tz}"
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_footer=True, header_style="bold", footer_style="bold")
+    table.add_column(_TITLES[opts.kind], footer="Total", no_wrap=True)
+    if opts.kind == "session":
+        table.add_column("Last activity", no_wrap=True)
+    if opts.kind == "blocks":
+        table.add_column("Status", no_wrap=True)
+    table.add_column("Models")
+    t = report.totals
+    for header, footer in (("Input", _n(t.input_tokens)), ("Output", _n(t.output_tokens)),
+                           ("Cache write", _n(t.cache_write_tokens)), ("Cache read", _n(t.cache_read_tokens)),
+                           ("Total tokens", _n(t.total_tokens))):
+        table.add_column(header, footer=footer, justify="right")
+    table.add_column("Cost (list)", footer=_cost_cell(t, t.cost_micros), justify="right")
+    if discount:
+        table.add_column("Effective", footer=_cost_cell(t, t.effective_micros), justify="right")
+    table.add_column("$/MTok", footer=_per_mtok(t), justify="right")
+
+    for row in report.rows:
+        if row.info.get("gap"):
+            cells = [f"[dim]{_first_column(report, row)}[/dim]", "[dim]gap[/dim]"]
+            table.add_row(*cells, *[""] * (len(table.columns) - len(cells)))
+            continue
+        table.add_row(*_cells(report, row, row.totals, ", ".join(row.models) if not opts.breakdown else
+                              f"{len(row.models)} model{'s' if len(row.models) != 1 else ''}", discount))
+        if opts.breakdown:
+            for name, totals in sorted(row.models.items()):
+                cells = _cells(report, None, totals, f"  └ {name}", discount)
+                table.add_row(*[f"[dim]{c}[/dim]" if c else c for c in cells])
+    out.print(table)
+    notes = _footnotes(report)
+    for note in notes:
+        out.print(note)
+
+
+def _status(row: ReportRow) -> str:
+    info = row.info
+    if info.get("active"):
+        projection = info.get("projection") or {}
+        left = projection.get("remaining_minutes", 0)
+        return f"[green]active[/green], {left // 60}h {left % 60:02d}m left"
+    return "done"
+
+
+def _cells(report: Report, row: ReportRow | None, t: Totals, models: str, discount: bool) -> list[str]:
+    kind = report.options.kind
+    cells = [_first_column(report, row) if row else ""]
+    if kind == "session":
+        last = (row.info.get("last_activity") or "")[:16].replace("T", " ") if row else ""
+        cells.append(last)
+    if kind == "blocks":
+        cells.append(_status(row) if row else "")
+    cells += [models, _n(t.input_tokens), _n(t.output_tokens), _n(t.cache_write_tokens), _n(t.cache_read_tokens),
+              _n(t.total_tokens), _cost_cell(t, t.cost_micros)]
+    if discount:
+        cells.append(_cost_cell(t, t.effective_micros))
+    cells.append(_per_mtok(t))
+    return cells
+
+
+def _footnotes(report: Report) -> list[str]:
+    notes = []
+    unpriced = report.totals.unpriced
+    if unpriced:
+        listed = "; ".join(f"{u.model} ({u.requests:,} requests, {u.tokens:,} tokens)"
+                           for u in sorted(unpriced.values(), key=lambda u: u.model))
+        notes.append(f"[yellow]* Costs leave out models with no price:[/yellow] {listed}. "
+                     "Add prices with --prices FILE.")
+    for row in report.rows:
+        projection = row.info.get("projection")
+        burn = row.info.get("burn_rate")
+        if row.info.get("active") and projection:
+            rate = f"{burn['tokens_per_minute']:,} tokens/min, {format_usd(_usd_micros(burn['cost_per_hour_usd']))}/h" \
+                if burn else "not enough activity for a rate yet"
+            notes.append(f"Active block: burn rate {rate}; projected by "
+                         f"{row.info['end'][11:16]}: {projection['total_tokens']:,} tokens, "
+                         f"{format_usd(_usd_micros(projection['cost_usd']))}.")
+    if report.options.discount.active:
+        notes.append("[dim]Effective = list cost less the org discount "
+                     f"({', '.join(f'{k}: {v}' for k, v in report.options.discount.describe().items())}).[/dim]")
+    return notes
+
+
+def _usd_micros(value: Decimal) -> int:
+    return int(value * 1_000_000)
+
+
+_CSV_FIELDS = ("key", "model", "models", "requests", "input_tokens", "output_tokens", "cache_write_tokens",
+               "cache_write_1h_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
+               "effective_cost_usd", "cost_per_mtok_usd", "cost_complete", "unpriced_models")
+
+
+def _csv_row(key: str, model: str, models: Sequence[str], t: Totals) -> list[Any]:
+    j = t.to_json()
+    return [key, model, ";".join(models), j["requests"], j["input_tokens"], j["output_tokens"],
+            j["cache_write_tokens"], j["cache_write_1h_tokens"], j["cache_read_tokens"], j["reasoning_tokens"],
+            j["total_tokens"], j["cost_usd"], j["effective_cost_usd"],
+            "" if j["cost_per_mtok_usd"] is None else j["cost_per_mtok_usd"], str(j["cost_complete"]).lower(),
+            ";".join(u["model"] for u in j["unpriced"])]
+
+
+def _write_csv(report: Report) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(_CSV_FIELDS)
+    for row in report.rows:
+        if row.info.get("gap"):
+            continue
+        writer.writerow(_csv_row(row.key, "", sorted(row.models), row.totals))
+        if report.options.breakdown:
+            for name, totals in sorted(row.models.items()):
+                writer.writerow(_csv_row(row.key, name, [name], totals))

@@ -1,0 +1,103 @@
+"""Settings: where data lives and the defaults reports use.
+
+Precedence, lowest to highest: built-in defaults, `tokenpulse.toml` in the data directory (or
+the file named by `TOKENPULSE_CONFIG`), `TOKENPULSE_*` environment variables, command-line flags.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .pricing import Discount
+
+CONFIG_NAME = "tokenpulse.toml"
+DB_NAME = "tokenpulse.duckdb"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def data_dir() -> Path:
+    """`TOKENPULSE_HOME`, else the platform's user data directory."""
+    home = os.environ.get("TOKENPULSE_HOME", "").strip()
+    if home:
+        return Path(home).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("tokenpulse", appauthor=False)
+
+
+def local_timezone() -> str:
+    """The machine's IANA time zone name (`TZ`, `/etc/localtime`, `/etc/timezone`), else UTC."""
+    tz = os.environ.get("TZ", "").strip().lstrip(":")
+    if tz and "/" in tz or tz == "UTC":
+        return tz
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+@dataclass
+class Settings:
+    home: Path
+    db: Path
+    tz: str
+    week_start: int = 0
+    discount: Discount = field(default_factory=Discount)
+    prices: list[Path] = field(default_factory=list)
+    person: str | None = None
+    config_file: Path | None = None
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def parse_week_start(value: str) -> int:
+    name = value.strip().lower()
+    if name not in WEEKDAYS:
+        raise ConfigError(f"week start must be a day name (monday … sunday), got {value!r}")
+    return WEEKDAYS.index(name)
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    home = home or data_dir()
+    config_path = Path(os.environ.get("TOKENPULSE_CONFIG", "") or home / CONFIG_NAME)
+    config = _read_config(config_path)
+
+    def setting(key: str, default: Any = None) -> Any:
+        env = os.environ.get(f"TOKENPULSE_{key.upper()}")
+        return env if env not in (None, "") else config.get(key, default)
+
+    prices = setting("prices", [])
+    if isinstance(prices, str):
+        prices = [p for p in prices.split(os.pathsep) if p]
+    db = setting("db")
+    return Settings(
+        home=home,
+        db=Path(db).expanduser() if db else home / DB_NAME,
+        tz=str(setting("tz") or local_timezone()),
+        week_start=parse_week_start(str(setting("week_start", "monday"))),
+        discount=Discount.parse(str(setting("discount") or "")),
+        prices=[(config_path.parent / Path(p).expanduser()) for p in prices],
+        person=setting("person"),
+        config_file=config_path if config_path.exists() else None,
+    )

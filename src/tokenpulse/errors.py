@@ -1,0 +1,37 @@
+"""The error hierarchy.
+
+Library code raises these; the CLI turns them into one-line messages (and an exit code)
+in exactly one place, `tokenpulse.cli.main`. Nothing below the CLI prints.
+"""
+
+from __future__ import annotations
+
+
+class TokenpulseError(Exception):
+    """Base class: a problem the user can act on, with a message that says what and where."""
+
+    exit_code = 1
+
+
+class ConfigError(TokenpulseError):
+    """A setting, flag or config file value is invalid."""
+
+
+class PriceDataError(TokenpulseError):
+    """A price file could not be read or has an invalid entry (names the file and the model/field)."""
+
+
+class SourceError(TokenpulseError):
+    """An input path does not exist or cannot be read as any known format."""
+
+
+class StoreError(TokenpulseError):
+    """The store could not be opened or migrated."""
+
+
+class InvalidEvent(TokenpulseError):
+    """One event failed validation; `field` names the offending field when known."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field

@@ -1,0 +1,56 @@
+"""The org discount: every figure has a list cost and an effective cost.
+
+Discounts are applied to sums at report time (they are linear), so changing the discount never
+requires re-pricing stored events and the effective figure is exact up to one final rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from ..errors import ConfigError
+from ..money import parse_percent
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A default rate and per-provider overrides, as fractions (0.15 = 15 % off list)."""
+
+    default: Decimal = Decimal(0)
+    by_provider: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.default > 0 or any(v > 0 for v in self.by_provider.values())
+
+    def rate(self, provider: str | None) -> Decimal:
+        return self.by_provider.get(provider or "", self.default)
+
+    def effective(self, list_micros: int, provider: str | None) -> int:
+        factor = 1 - self.rate(provider)
+        return int((Decimal(list_micros) * factor).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+    def describe(self) -> dict[str, str]:
+        out = {"default": f"{self.default * 100:f}%"}
+        out.update({p: f"{r * 100:f}%" for p, r in sorted(self.by_provider.items())})
+        return out
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Discount:
+        """`15%`, or `anthropic=10%,openai=5%`, or both: `12%,anthropic=10%`."""
+        if not spec:
+            return cls()
+        default = Decimal(0)
+        by_provider: dict[str, Decimal] = {}
+        try:
+            for part in (p.strip() for p in spec.split(",") if p.strip()):
+                if "=" in part:
+                    provider, _, pct = part.partition("=")
+                    by_provider[provider.strip().lower()] = parse_percent(pct)
+                else:
+                    default = parse_percent(part)
+        except ValueError as exc:
+            raise ConfigError(f"invalid discount {spec!r}: {exc}") from None
+        return cls(default=default, by_provider=by_provider)

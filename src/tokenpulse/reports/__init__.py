@@ -1,0 +1,251 @@
+"""Usage reports: daily, weekly, monthly, per session, and 5-hour blocks.
+
+`build_report()` turns the store's summaries into a `Report`: rows of token counts, list and
+effective cost, cost per million tokens and any unpriced usage, plus totals. Rendering (table,
+JSON, CSV) lives in the CLI; `Report.to_json()` is the one JSON shape, stable when empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConfigError
+from ..money import micros_to_decimal_usd
+from ..pricing import Discount
+from ..store import Store, UsageQuery, UsageRow
+
+ReportKind = Literal["daily", "weekly", "monthly", "session", "blocks"]
+REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly", "monthly", "session", "blocks")
+_GROUP = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session", "blocks": "hour"}
+_MTOK_QUANTUM = Decimal("0.0001")
+
+
+def zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+
+
+@dataclass
+class Unpriced:
+    model: str
+    requests: int = 0
+    tokens: int = 0
+
+
+@dataclass
+class Totals:
+    """Usage summed over some set of requests. Costs in integer micro-USD."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_micros: int = 0
+    effective_micros: int = 0
+    unpriced: dict[str, Unpriced] = field(default_factory=dict)
+    _priced_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @property
+    def complete(self) -> bool:
+        """Whether every request in here was priced."""
+        return not self.unpriced
+
+    @property
+    def cost_per_mtok(self) -> Decimal | None:
+        """List USD per million priced tokens (micro-USD per token is USD per million tokens)."""
+        if not self._priced_tokens:
+            return None
+        return (Decimal(self.cost_micros) / self._priced_tokens).quantize(_MTOK_QUANTUM)
+
+    def add_row(self, row: UsageRow, discount: Discount) -> None:
+        tokens = row.input_tokens + row.output_tokens + row.cache_write_tokens + row.cache_read_tokens
+        self.requests += row.requests
+        self.input_tokens += row.input_tokens
+        self.output_tokens += row.output_tokens
+        self.cache_write_tokens += row.cache_write_tokens
+        self.cache_write_1h_tokens += row.cache_write_1h_tokens
+        self.cache_read_tokens += row.cache_read_tokens
+        self.reasoning_tokens += row.reasoning_tokens
+        self.cost_micros += row.cost_micros
+        self.effective_micros += discount.effective(row.cost_micros, row.provider)
+        if row.unpriced_requests:
+            # Unpriced usage is listed with its tokens, never counted as $0. (A model is priced for all
+            # of a row's requests or for none, except briefly while a new price book is applied.)
+            name = row.model or "(no model)"
+            entry = self.unpriced.setdefault(name, Unpriced(name))
+            entry.requests += row.unpriced_requests
+            entry.tokens += tokens
+        else:
+            self._priced_tokens += tokens
+
+    def merge(self, other: Totals) -> None:
+        for name in ("requests", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "effective_micros", "_priced_tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, u in other.unpriced.items():
+            mine = self.unpriced.setdefault(name, Unpriced(name))
+            mine.requests += u.requests
+            mine.tokens += u.tokens
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "total_tokens": self.total_tokens,
+            "cost_usd": micros_to_decimal_usd(self.cost_micros),
+            "effective_cost_usd": micros_to_decimal_usd(self.effective_micros),
+            "cost_per_mtok_usd": self.cost_per_mtok,
+            "cost_complete": self.complete,
+            "unpriced": [{"model": u.model, "requests": u.requests, "tokens": u.tokens}
+                         for u in sorted(self.unpriced.values(), key=lambda u: u.model)],
+        }
+
+
+@dataclass
+class ReportRow:
+    key: str
+    """The period (`2026-02-10`, `2026-02-09` for the week starting then, `2026-02`), session id or block start."""
+    totals: Totals = field(default_factory=Totals)
+    models: dict[str, Totals] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific details: a session's project and activity times; a block's window and burn rate."""
+
+    def add(self, row: UsageRow, discount: Discount) -> None:
+        self.totals.add_row(row, discount)
+        self.models.setdefault(row.model or "(no model)", Totals()).add_row(row, discount)
+
+    def to_json(self, breakdown: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, **self.info, "models": sorted(self.models),
+                               **self.totals.to_json()}
+        if breakdown:
+            out["breakdown"] = [{"model": name, **t.to_json()} for name, t in sorted(self.models.items())]
+        return out
+
+
+@dataclass
+class ReportOptions:
+    kind: ReportKind
+    tz: str = "UTC"
+    since: date | None = None
+    until: date | None = None
+    tools: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    breakdown: bool = False
+    week_start: int = 0
+    order: Literal["asc", "desc"] = "asc"
+    discount: Discount = field(default_factory=Discount)
+    now: datetime | None = None
+    """The current time (injected in tests); defaults to the clock."""
+
+
+@dataclass
+class Report:
+    options: ReportOptions
+    rows: list[ReportRow]
+    totals: Totals
+    meta: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "report": o.kind,
+            "schema": "tokenpulse-report/1",
+            "rows": [r.to_json(o.breakdown) for r in self.rows],
+            "totals": self.totals.to_json(),
+            "meta": {
+                "timezone": o.tz,
+                "since": o.since.isoformat() if o.since else None,
+                "until": o.until.isoformat() if o.until else None,
+                "tools": list(o.tools),
+                "projects": list(o.projects),
+                "currency": "USD",
+                "discount": o.discount.describe(),
+                **self.meta,
+            },
+        }
+
+
+def local_bounds(tz: str, since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    """Inclusive local dates -> [start, end) instants."""
+    z = zone(tz)
+    start = datetime.combine(since, time(0), tzinfo=z) if since else None
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=z) if until else None
+    if start and end and end <= start:
+        raise ConfigError(f"--until {until} is before --since {since}")
+    return start, end
+
+
+def _key_text(key: date | datetime | str | None, kind: ReportKind) -> str:
+    if key is None:
+        return "(none)"
+    if isinstance(key, date) and not isinstance(key, datetime):
+        return key.strftime("%Y-%m") if kind == "monthly" else key.isoformat()
+    return str(key)
+
+
+def build_report(store: Store, options: ReportOptions, meta: dict[str, Any] | None = None) -> Report:
+    zone(options.tz)  # validate early, with a clear message
+    since, until = local_bounds(options.tz, options.since, options.until)
+    query = UsageQuery(group=_GROUP[options.kind], tz=options.tz, week_start=options.week_start,
+                       since=since, until=until, tools=options.tools, projects=options.projects)
+    usage = store.usage_rows(query)
+    if options.kind == "blocks":
+        from .blocks import build_blocks
+
+        rows = build_blocks(usage, options)
+    else:
+        rows = _fold(usage, options)
+    if options.order == "desc":
+        rows.reverse()
+    totals = Totals()
+    for row in rows:
+        totals.merge(row.totals)
+    return Report(options=options, rows=rows, totals=totals, meta=dict(meta or {}))
+
+
+def _fold(usage: Iterable[UsageRow], options: ReportOptions) -> list[ReportRow]:
+    by_key: dict[str, ReportRow] = {}
+    z = zone(options.tz)
+    for u in usage:
+        text = _key_text(u.key, options.kind)
+        row = by_key.get(text)
+        if row is None:
+            row = by_key[text] = ReportRow(key=text)
+            if options.kind == "session":
+                row.info = {"project": u.project, "tools": [], "first_activity": None, "last_activity": None}
+        row.add(u, options.discount)
+        if options.kind == "session":
+            info = row.info
+            info["project"] = info["project"] or u.project
+            info["tools"] = sorted({*info["tools"], *u.tools})
+            if u.first_ts and (info["first_activity"] is None or u.first_ts < info["first_activity"]):
+                info["first_activity"] = u.first_ts
+            if u.last_ts and (info["last_activity"] is None or u.last_ts > info["last_activity"]):
+                info["last_activity"] = u.last_ts
+    rows = list(by_key.values())
+    if options.kind == "session":
+        rows.sort(key=lambda r: (r.info["last_activity"] or datetime.min.replace(tzinfo=UTC), r.key))
+        for row in rows:
+            for name in ("first_activity", "last_activity"):
+                if row.info[name] is not None:
+                    row.info[name] = row.info[name].astimezone(z).isoformat()
+    return rows

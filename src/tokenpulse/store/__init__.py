@@ -1,0 +1,159 @@
+"""The store: where events live once they are priced.
+
+`Store` is the contract every backend keeps (the embedded DuckDB file now, PostgreSQL for server
+mode next): idempotent writes keyed by the event id, file read positions for incremental import,
+and the summaries reports are built from. Nothing outside `store/` writes SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from ..events import OutcomeEvent, UsageEvent
+from ..pricing import PriceBook
+
+Grouping = Literal["day", "week", "month", "session", "hour"]
+
+
+@dataclass
+class FileState:
+    """How far one local log file has been read."""
+
+    path: str
+    format: str
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    offset: int
+    lines: int
+    head_hash: str
+    tail_open: bool = False
+    parser_state: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class IngestError:
+    path: str
+    line: int
+    message: str
+
+
+@dataclass
+class WriteResult:
+    new: int = 0
+    """Ids not seen before."""
+    updated: int = 0
+    """Ids already stored, replaced by a more complete copy."""
+    unchanged: int = 0
+    """Ids already stored, and the stored copy was at least as complete (re-reads, duplicates)."""
+    outcomes_new: int = 0
+
+    def add(self, other: WriteResult) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.outcomes_new += other.outcomes_new
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    """Which usage to sum, and how to group it (local dates in `tz`)."""
+
+    group: Grouping
+    tz: str = "UTC"
+    week_start: int = 0
+    """0 = weeks start on Monday, 6 = Sunday."""
+    since: datetime | None = None
+    """Inclusive lower bound, timezone-aware."""
+    until: datetime | None = None
+    """Exclusive upper bound, timezone-aware."""
+    tools: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+
+
+@dataclass
+class UsageRow:
+    """Usage summed for one group key, provider and model."""
+
+    key: date | datetime | str | None
+    provider: str | None
+    model: str | None
+    project: str | None = None
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_micros: int = 0
+    unpriced_requests: int = 0
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    tools: list[str] = field(default_factory=list)
+
+
+class Store(Protocol):
+    path: str
+
+    def file_states(self) -> dict[str, FileState]: ...
+
+    def write_batch(
+        self,
+        usage: Sequence[UsageEvent] | Any,
+        outcomes: Sequence[OutcomeEvent] = (),
+        file_states: Sequence[FileState] = (),
+        forget_files: Sequence[str] = (),
+        errors: Sequence[IngestError] = (),
+    ) -> WriteResult:
+        """Write events and read positions in one transaction, idempotently by event id.
+
+        `usage` is a sequence of events or an Arrow table in `tokenpulse.columnar` form; ids are unique
+        within one call. A stored copy of an id is replaced only by a copy of higher `rank`."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes into one transaction (nested uses join the outer one)."""
+        ...
+
+    def background_work(self, processes: int) -> AbstractContextManager[None]:
+        """`processes` other processes are busy on this machine's cores for the duration (a hint)."""
+        ...
+
+    def refresh_rollups(self) -> None:
+        """Bring the summaries up to date with every event written so far."""
+        ...
+
+    def usage_rows(self, query: UsageQuery) -> list[UsageRow]: ...
+
+    def iter_usage(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[UsageEvent]: ...
+
+    def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]: ...
+
+    def stale_price_versions(self, version: str) -> int:
+        """How many events were priced with a price book other than `version`."""
+        ...
+
+    def reprice(self, book: PriceBook, only_stale: bool = True) -> int: ...
+
+    def recent_errors(self, limit: int = 50) -> list[IngestError]: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(location: str | Path, *, read_only: bool = False) -> Store:
+    """Open (creating and migrating as needed) the store at a DuckDB file path."""
+    text = str(location)
+    if text.startswith(("postgres://", "postgresql://")):
+        from ..errors import StoreError
+
+        raise StoreError("PostgreSQL stores arrive with the collector server; use a DuckDB file path for now")
+    from .duckdb import DuckDBStore
+
+    return DuckDBStore(Path(text), read_only=read_only)

@@ -1,0 +1,419 @@
+"""The embedded store: one DuckDB file in the data directory.
+
+Writes arrive in batches as Arrow tables and are upserted by event id: a copy only replaces the
+stored one when its `rank` is higher, so re-reading a file never double-counts and the most
+complete copy of a Claude Code response wins. Reports read `usage_hourly`, rebuilt for the hours a
+write touched (tracked in `dirty_hours`, in the same transaction as the events, so a crash between
+a write and the rebuild only delays the rebuild).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import msgspec
+
+from ..errors import StoreError
+from ..events import OutcomeEvent, UsageEvent
+from ..pricing import PriceBook
+from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
+from .migrate import Migration, apply_all
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BACKEND = "duckdb"
+DEFAULT_MEMORY_LIMIT = "256MB"
+"""DuckDB spills beyond this; reports read small summaries, and imports stream in batches."""
+
+_USAGE_FIELDS: tuple[str, ...] = UsageEvent.__struct_fields__  # each one is a column of `events`
+_OUTCOME_FIELDS = ("id", "ts", "person", "tool", "type", "count", "session", "project", "source", "extra")
+def _columns(spec: str) -> list[tuple[str, str]]:
+    """`"path:str size:int"` -> [("path", "str"), ("size", "int")]."""
+    return [(name, kind) for name, kind in (item.split(":") for item in spec.split())]
+
+
+_FILE_COLUMNS = _columns("path:str format:str device:int inode:int size:int mtime_ns:int offset:int lines:int "
+                         "head_hash:str tail_open:bool parser_state:str updated_at:ts")
+_ERROR_COLUMNS = _columns("path:str line:int message:str seen_at:ts")
+_OUTCOME_COLUMNS = _columns("id:str ts:ts person:str tool:str type:str count:int session:str project:str "
+                            "source:str extra:str ingested_at:ts")
+_TOKEN_SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+               "cache_write_1h_tokens", "reasoning_tokens")
+
+_ROLLUP_SELECT = """
+    SELECT date_trunc('hour', ts) AS hour, person, tool, provider, coalesce(priced_model, model) AS model,
+           project, session, source, confidence, count(*) AS requests,
+           sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+           sum(cache_write_1h_tokens), sum(reasoning_tokens),
+           coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL), min(ts), max(ts)
+    FROM events
+"""
+
+
+def _naive_utc(ts: datetime | None) -> datetime | None:
+    return None if ts is None else ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    return None if ts is None else ts.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def hour_aligned(tz: str) -> bool:
+    """Whether the zone's UTC offset has been a whole number of hours since 2000 (and is planned to be).
+
+    Hourly summaries can only be regrouped into local days when day boundaries fall on UTC hours."""
+    zone = ZoneInfo(tz)
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
+    end = datetime(2040, 1, 1, tzinfo=UTC)
+    while moment < end:
+        offset = moment.astimezone(zone).utcoffset()
+        if offset is not None and offset.total_seconds() % 3600:
+            return False
+        moment += timedelta(days=15)
+    return True
+
+
+class DuckDBStore:
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT):
+        self.path = str(path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._depth = 0
+        if not read_only:
+            self._migrate()
+
+    # --- schema ---------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        con = self.con
+        con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)""")
+        applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+        def run(migration: Migration) -> None:
+            con.execute("BEGIN")
+            try:
+                con.execute(migration.sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                            [migration.version, migration.name, _naive_utc(datetime.now(UTC))])
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"migration {migration.version:04d}_{migration.name} failed on "
+                                 f"{self.path}: {exc}") from None
+
+        apply_all(BACKEND, applied, self.path, run)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around the block; nested blocks join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.con.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def background_work(self, processes: int) -> Iterator[None]:
+        """Other processes are busy on `processes` cores: use one thread meanwhile (less contention)."""
+        if processes < 2:
+            yield
+            return
+        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self.con.execute("SET threads = 1")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    def schema_version(self) -> int:
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+    def close(self) -> None:
+        self.con.close()
+
+    # --- incremental import state ---------------------------------------------------------------
+
+    def file_states(self) -> dict[str, FileState]:
+        rows = self.con.execute("""SELECT path, format, device, inode, size, mtime_ns, "offset", lines,
+                                          head_hash, tail_open, parser_state FROM source_files""").fetchall()
+        return {
+            r[0]: FileState(*r[:10], parser_state=msgspec.json.decode(r[10]) if r[10] else None)
+            for r in rows
+        }
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        usage: Sequence[UsageEvent] | pa.Table,
+        outcomes: Sequence[OutcomeEvent] = (),
+        file_states: Sequence[FileState] = (),
+        forget_files: Sequence[str] = (),
+        errors: Sequence[IngestError] = (),
+    ) -> WriteResult:
+        result = WriteResult()
+        now = _naive_utc(datetime.now(UTC))
+        con = self.con
+        with self.transaction():
+            if len(usage):
+                from ..columnar import usage_table  # Arrow loads only when something is written
+
+                table = usage if hasattr(usage, "num_rows") else usage_table(usage)  # an Arrow table already?
+                self._merge_usage(table, now, result)
+            if outcomes:
+                result.outcomes_new = self._insert_outcomes(outcomes, now)
+            for path in forget_files:
+                con.execute("DELETE FROM source_files WHERE path = ?", [path])
+            if file_states:
+                self._insert_rows("source_files", _FILE_COLUMNS, [
+                    (s.path, s.format, s.device, s.inode, s.size, s.mtime_ns, s.offset, s.lines, s.head_hash,
+                     s.tail_open, msgspec.json.encode(s.parser_state).decode() if s.parser_state else None, now)
+                    for s in file_states], "OR REPLACE")
+            if errors:
+                self._insert_rows("ingest_errors", _ERROR_COLUMNS,
+                                  [(e.path, e.line, e.message, now) for e in errors], "OR REPLACE")
+        return result
+
+    def _merge_usage(self, batch: pa.Table, now: datetime, result: WriteResult) -> None:
+        """Insert new ids; replace stored copies that rank lower; leave the rest (ids unique in `batch`)."""
+        con = self.con
+        con.register("batch_in", batch)
+        try:
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE clash AS
+                SELECT b.id, b.rank > e.rank AS better, e.ts AS old_ts
+                FROM batch_in b JOIN events e USING (id)""")
+            existing, better = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE better) FROM clash").fetchone()
+            # Hours whose summaries change: where the written copies fall, and where replaced copies were.
+            con.execute("""
+                INSERT INTO dirty_hours
+                SELECT DISTINCT date_trunc('hour', b.ts) FROM batch_in b
+                    ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)
+                UNION
+                SELECT DISTINCT date_trunc('hour', old_ts) FROM clash WHERE better
+                ON CONFLICT DO NOTHING""")
+            if better:
+                con.execute("DELETE FROM events WHERE id IN (SELECT id FROM clash WHERE better)")
+            con.execute("""
+                INSERT INTO events BY NAME
+                SELECT b.*, ?::TIMESTAMP AS ingested_at FROM batch_in b
+                    ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)""", [now])
+            con.execute("DROP TABLE clash")
+        finally:
+            con.unregister("batch_in")
+        result.new += batch.num_rows - existing
+        result.updated += better
+        result.unchanged += existing - better
+
+    def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
+        before = self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0]
+        self._insert_rows("outcomes", _OUTCOME_COLUMNS, [
+            (o.id, _naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
+             msgspec.json.encode(o.extra).decode() if o.extra else None, now) for o in outcomes],
+            "OR IGNORE")
+        return self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0] - before
+
+    def _insert_rows(self, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple], mode: str) -> None:
+        """Insert many rows at once through Arrow (DuckDB's executemany runs one statement per row)."""
+        import pyarrow as pa
+
+        types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "ts": pa.timestamp("us")}
+        data = {name: pa.array(list(values), types[kind]) for (name, kind), values
+                in zip(columns, zip(*rows, strict=True), strict=True)}
+        names = ", ".join(f'"{name}"' for name, _ in columns)
+        self.con.register("rows_in", pa.table(data))
+        try:
+            self.con.execute(f"INSERT {mode} INTO {table} ({names}) SELECT * FROM rows_in")
+        finally:
+            self.con.unregister("rows_in")
+
+    def refresh_rollups(self) -> None:
+        con = self.con
+        if not con.execute("SELECT 1 FROM dirty_hours LIMIT 1").fetchone():
+            return
+        with self.transaction():
+            con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
+            con.execute(f"""
+                INSERT INTO usage_hourly {_ROLLUP_SELECT}
+                WHERE ts >= (SELECT min(hour) FROM dirty_hours)
+                  AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL 1 HOUR
+                  AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
+                GROUP BY ALL""")
+            con.execute("DELETE FROM dirty_hours")
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def usage_rows(self, query: UsageQuery) -> list[UsageRow]:
+        self.refresh_rollups()
+        use_rollup = hour_aligned(query.tz) or query.group in ("session", "hour")
+        table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
+        local = f"timezone(?, timezone('UTC', {time_col}))"
+        params: list[Any] = []
+        if query.group == "day":
+            key = f"CAST({local} AS DATE)"
+            params.append(query.tz)
+        elif query.group == "week":
+            shift = (7 - query.week_start) % 7
+            key = f"CAST(date_trunc('week', {local} + INTERVAL {shift} DAY) - INTERVAL {shift} DAY AS DATE)"
+            params.append(query.tz)
+        elif query.group == "month":
+            key = f"CAST(date_trunc('month', {local}) AS DATE)"
+            params.append(query.tz)
+        elif query.group == "hour":
+            key = "hour" if use_rollup else "date_trunc('hour', ts)"
+        else:
+            key = "session"
+        if use_rollup:
+            measures = ("sum(requests), " + ", ".join(f"sum({c})" for c in _TOKEN_SUMS)
+                        + ", sum(cost_micros), sum(unpriced_requests), min(first_ts), max(last_ts)")
+            model = "model"
+        else:
+            measures = ("count(*), " + ", ".join(f"sum({c})" for c in _TOKEN_SUMS)
+                        + ", coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL),"
+                          " min(ts), max(ts)")
+            model = "coalesce(priced_model, model)"
+        where, where_params = self._filters(query, time_col)
+        sql = f"""
+            SELECT {key} AS k, provider, {model} AS m, max(project), {measures}, list(DISTINCT tool ORDER BY tool)
+            FROM {table} {where}
+            GROUP BY k, provider, m
+            ORDER BY k NULLS FIRST, provider NULLS FIRST, m NULLS FIRST"""
+        rows = self.con.execute(sql, params + where_params).fetchall()
+        return [
+            UsageRow(key=_aware(r[0]) if isinstance(r[0], datetime) else r[0], provider=r[1], model=r[2], project=r[3], requests=int(r[4]),
+                     input_tokens=int(r[5]), output_tokens=int(r[6]), cache_read_tokens=int(r[7]),
+                     cache_write_tokens=int(r[8]), cache_write_1h_tokens=int(r[9]), reasoning_tokens=int(r[10]),
+                     cost_micros=int(r[11]), unpriced_requests=int(r[12]), first_ts=_aware(r[13]),
+                     last_ts=_aware(r[14]), tools=list(r[15]))
+            for r in rows
+        ]
+
+    @staticmethod
+    def _filters(query: UsageQuery, time_col: str) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.since is not None:
+            clauses.append(f"{time_col} >= ?")
+            params.append(_naive_utc(query.since))
+        if query.until is not None:
+            clauses.append(f"{time_col} < ?")
+            params.append(_naive_utc(query.until))
+        if query.tools:
+            clauses.append(f"tool IN ({', '.join('?' * len(query.tools))})")
+            params.extend(query.tools)
+        if query.projects:
+            clauses.append(f"project IN ({', '.join('?' * len(query.projects))})")
+            params.extend(query.projects)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _time_range(self, since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(_naive_utc(since))
+        if until is not None:
+            clauses.append("ts < ?")
+            params.append(_naive_utc(until))
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def iter_usage(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[UsageEvent]:
+        where, params = self._time_range(since, until)
+        return self._iter_usage_where(f"{where} ORDER BY ts, id", params)
+
+    def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
+        where, params = self._time_range(since, until)
+        rows = self.con.execute(
+            f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where} ORDER BY ts, id", params).fetchall()
+        for r in rows:
+            values = dict(zip(_OUTCOME_FIELDS, r, strict=True))
+            values["ts"] = _aware(values["ts"])
+            values["extra"] = msgspec.json.decode(values["extra"]) if values["extra"] else None
+            yield OutcomeEvent(**values)
+
+    def stale_price_versions(self, version: str) -> int:
+        return self.con.execute(
+            "SELECT count(*) FROM events WHERE price_version IS DISTINCT FROM ?", [version]).fetchone()[0]
+
+    def reprice(self, book: PriceBook, only_stale: bool = True) -> int:
+        """Recompute list costs with `book`; returns how many events changed."""
+        where = "WHERE price_version IS DISTINCT FROM ?" if only_stale else ""
+        params = [book.version] if only_stale else []
+        events = list(self._iter_usage_where(where, params))
+        if not events:
+            return 0
+        for event in events:
+            book.price(event)
+        import pyarrow as pa
+
+        table = pa.table({
+            "id": pa.array([e.id for e in events], pa.string()),
+            "cost_micros": pa.array([e.cost_micros for e in events], pa.int64()),
+            "priced_model": pa.array([e.priced_model for e in events], pa.string()),
+            "price_version": pa.array([e.price_version for e in events], pa.string()),
+        })
+        con = self.con
+        con.register("repriced", table)
+        try:
+            with self.transaction():
+                con.execute("""INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', e.ts)
+                               FROM events e JOIN repriced r USING (id) ON CONFLICT DO NOTHING""")
+                con.execute("""UPDATE events SET cost_micros = r.cost_micros, priced_model = r.priced_model,
+                                      price_version = r.price_version
+                               FROM repriced r WHERE events.id = r.id""")
+        finally:
+            con.unregister("repriced")
+        self.refresh_rollups()
+        return len(events)
+
+    def _iter_usage_where(self, where: str, params: list[Any]) -> Iterator[UsageEvent]:
+        cursor = self.con.cursor()
+        cursor.execute(f"SELECT {', '.join(_USAGE_FIELDS)} FROM events {where}", params)
+        while rows := cursor.fetchmany(10_000):
+            for r in rows:
+                values = dict(zip(_USAGE_FIELDS, r, strict=True))
+                values["ts"] = _aware(values["ts"])
+                values["extra"] = msgspec.json.decode(values["extra"]) if values["extra"] else None
+                yield UsageEvent(**values)
+        cursor.close()
+
+    def recent_errors(self, limit: int = 50) -> list[IngestError]:
+        rows = self.con.execute(
+            "SELECT path, line, message FROM ingest_errors ORDER BY seen_at DESC, path, line LIMIT ?",
+            [limit]).fetchall()
+        return [IngestError(*r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("events", "outcomes", "source_files", "ingest_errors")
+        }
