@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from .events import UsageEvent
+from .events import UsageEvent, extra_json
 
 FIELDS: tuple[str, ...] = UsageEvent.__struct_fields__
 _INT = frozenset(f for f in FIELDS if f.endswith(("_tokens", "_requests", "_micros", "_ms")) or f == "rank")
@@ -32,7 +32,7 @@ def usage_table(events: Sequence[UsageEvent]) -> pa.Table:
         if field.name == "ts":
             arrays.append(pa.array(values, pa.timestamp("us", tz="UTC")).cast(_TS))
         elif field.name == "extra":
-            arrays.append(pa.array([msgspec.json.encode(x).decode() if x else None for x in values], pa.string()))
+            arrays.append(pa.array([extra_json(x) for x in values], pa.string()))
         else:
             arrays.append(pa.array(values, field.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

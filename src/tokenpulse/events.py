@@ -21,6 +21,7 @@ Money is integer micro-USD inside the system. On the wire, `cost_usd` is a decim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -172,10 +173,26 @@ def _extra(obj: dict[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
     return extra or None
 
 
+# JSON numbers with a fraction become Decimal, exactly as written (a cost is never a float here).
+_decode_json = msgspec.json.Decoder(float_hook=Decimal).decode
+_AT_PATH = re.compile(r"- at `\$\.([^`]+)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _field_of(exc: msgspec.ValidationError) -> str | None:
+    """The field a msgspec validation error is about: `$.usage.x` -> `usage.x`; missing fields by name."""
+    message = str(exc)
+    path = _AT_PATH.search(message)
+    missing = _MISSING.search(message)
+    if missing:
+        return f"{path.group(1)}.{missing.group(1)}" if path else missing.group(1)
+    return path.group(1) if path else None
+
+
 def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
     """Parse one canonical NDJSON line. Raises `InvalidEvent` naming the offending field."""
     try:
-        obj = msgspec.json.decode(line)
+        obj = _decode_json(line)
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
@@ -189,8 +206,7 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
         else:
             raise InvalidEvent(f"`kind` must be \"usage\" or \"outcome\", got {kind!r}", field="kind")
     except msgspec.ValidationError as exc:
-        field = str(exc).rpartition("`$.")[2].rstrip("`") or None
-        raise InvalidEvent(str(exc), field=field) from None
+        raise InvalidEvent(str(exc), field=_field_of(exc)) from None
     if kind == "outcome":
         return OutcomeEvent(
             id=o.id, ts=_as_utc(o.ts), type=o.type, count=o.count, person=o.person, tool=o.tool,
@@ -202,6 +218,10 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
     if u.reasoning_tokens > u.output_tokens:
         raise InvalidEvent("reasoning_tokens is part of output_tokens and cannot exceed it",
                            field="reasoning_tokens")
+    try:
+        reported = None if u.cost_usd is None else decimal_usd_to_micros(u.cost_usd)
+    except InvalidEvent as exc:
+        raise InvalidEvent(f"`cost_usd`: {exc}", field="cost_usd") from None
     return UsageEvent(
         id=u.id, ts=_as_utc(u.ts), tool=u.tool, provider=u.provider, model=u.model, person=u.person,
         input_tokens=u.input_tokens, output_tokens=u.output_tokens, cache_read_tokens=u.cache_read_tokens,
@@ -210,7 +230,7 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
         session=u.session, project=u.project, request_id=u.request_id, status=u.status,
         duration_ms=u.duration_ms, prompt_hash=u.prompt_hash, speed=u.speed,
         service_tier=u.service_tier, inference_geo=u.inference_geo,
-        reported_cost_micros=None if u.cost_usd is None else decimal_usd_to_micros(u.cost_usd),
+        reported_cost_micros=reported,
         source=u.source, confidence=u.confidence, extra=_extra(obj, _USAGE_FIELDS),
     )
 
@@ -257,6 +277,11 @@ def _micros_or_none(micros: int | None) -> Decimal | None:
 
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def extra_json(extra: dict[str, Any] | None) -> str | None:
+    """Unknown fields as stored: JSON text (decimal numbers stay numbers), None when there are none."""
+    return _encoder.encode(extra).decode() if extra else None
 
 
 def encode_line(event: UsageEvent | OutcomeEvent) -> bytes:

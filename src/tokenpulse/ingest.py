@@ -63,6 +63,8 @@ class ImportReport:
     pending: list[IngestError] = field(default_factory=list)
     """Last lines not yet complete (no newline, not a whole JSON object): read next time."""
     unpriced_models: dict[str, int] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)
+    """Where this import looked."""
 
     def note_errors(self, errors: list[IngestError]) -> None:
         """Count every error; keep the first MAX_REPORTED_ERRORS to show."""
@@ -101,6 +103,7 @@ class ImportReport:
             "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in self.errors],
             "pending": [{"path": e.path, "line": e.line, "message": e.message} for e in self.pending],
             "unpriced_models": dict(sorted(self.unpriced_models.items())),
+            "roots": self.roots,
             "partial": self.partial,
         }
 
@@ -423,7 +426,7 @@ def _gc_paused() -> Iterator[None]:
 def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | None,
                 price_files: list[Path] | None, on_progress: Callable[[int, int], None] | None,
                 workers: int | None) -> ImportReport:
-    report = ImportReport()
+    report = ImportReport(roots=[str(r.path) for r in roots])
     plans, forget = plan_import(roots, store.file_states(), report)
     total = sum(max(p.size - p.offset, 0) for p in plans)
     if workers is None:

@@ -34,7 +34,10 @@ def decimal_usd_to_micros(value: Decimal | str | int) -> int:
         raise InvalidEvent(f"not a decimal amount: {value!r}") from None
     if not amount.is_finite():
         raise InvalidEvent(f"not a finite amount: {value!r}")
-    return int((amount * MICROS_PER_USD).to_integral_value(rounding=ROUND_HALF_EVEN))
+    try:
+        return int((amount * MICROS_PER_USD).to_integral_value(rounding=ROUND_HALF_EVEN))
+    except ArithmeticError:  # beyond Decimal's range, e.g. 1e999999
+        raise InvalidEvent(f"amount out of range: {value!r}") from None
 
 
 def micros_to_decimal_usd(micros: int) -> Decimal:
@@ -48,9 +51,9 @@ def format_usd(micros: int | None, *, cents: bool = True) -> str:
         return "—"
     amount = micros_to_decimal_usd(micros)
     if cents:
-        amount = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+        amount = amount.quantize(_CENT, rounding=ROUND_HALF_UP) + 0  # + 0 turns -0.00 into 0.00
         return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
-    return f"${amount:,}"
+    return f"-${-amount:,}" if amount < 0 else f"${amount:,}"
 
 
 def parse_percent(text: str) -> Decimal:
@@ -60,6 +63,6 @@ def parse_percent(text: str) -> Decimal:
         pct = Decimal(raw)
     except InvalidOperation:
         raise ValueError(f"not a percentage: {text!r}") from None
-    if not (0 <= pct <= 100):
+    if not pct.is_finite() or not (0 <= pct <= 100):
         raise ValueError(f"a discount must be between 0% and 100%, got {text!r}")
     return pct / 100

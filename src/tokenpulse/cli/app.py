@@ -49,9 +49,11 @@ class App:
             self._store.close()
             self._store = None
 
-    def import_logs(self, roots: Sequence[Root] | None = None, *, quiet: bool = False) -> ImportReport:
-        """Import what is new from `roots` (default: the standard local log locations)."""
-        with ByteProgress(enabled=not quiet and sys.stderr.isatty(), label="Importing") as progress:
+    def import_logs(self, roots: Sequence[Root] | None = None) -> ImportReport:
+        """Import what is new from `roots` (default: the standard local log locations).
+
+        A progress bar shows on stderr when it is a terminal and there are megabytes to read."""
+        with ByteProgress(enabled=sys.stderr.isatty(), label="Importing") as progress:
             return run_import(self.store, self.book, list(default_roots() if roots is None else roots),
                               person=self.settings.person, price_files=self.price_files,
                               on_progress=progress.update)

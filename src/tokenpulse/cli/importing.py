@@ -65,7 +65,7 @@ def import_cmd(app: App, paths: tuple[Path, ...], format_: str | None, show_erro
         return
     fmt = FORMAT_ALIASES.get(format_, format_) if format_ else None
     roots = [Root(p.resolve(), fmt) for p in paths] if paths else None
-    report = app.import_logs(roots, quiet=output != "table")
+    report = app.import_logs(roots)
     if output == "json":
         print_json({**report.to_json(), "price_version": app.book.version, "store": app.store.path})
     else:

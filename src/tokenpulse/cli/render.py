@@ -30,7 +30,8 @@ def print_json(data: Any) -> None:
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0))
+    # On a terminal Rich measures it; piped output gets $COLUMNS or a width that fits a full report.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "0") or 0) or 160
     return Console(stderr=stderr, width=width, highlight=False)
 
 
@@ -57,11 +58,23 @@ def render_report(report: Report, output: str) -> None:
         _print_table(report)
 
 
+def short_model(name: str) -> str:
+    """Tables show `opus-4-6` for `claude-opus-4-6` (JSON and CSV keep the full id)."""
+    return name.removeprefix("claude-")
+
+
+def _short_session(session: str) -> str:
+    """UUID session ids are shown by their first eight characters, as git shows commits."""
+    return f"{session[:8]}…" if len(session) >= 32 else session
+
+
 def _first_column(report: Report, row: ReportRow) -> str:
     kind = report.options.kind
     if kind == "session":
         project = row.info.get("project")
-        return f"{row.key}\n[dim]{project}[/dim]" if project else row.key
+        last = (row.info.get("last_activity") or "")[:16].replace("T", " ")
+        name = f"{project} · {_short_session(row.key)}" if project else _short_session(row.key)
+        return f"{name}\n[dim]last {last}[/dim]" if last else name
     if kind == "blocks":
         start = row.info["start"][:16].replace("T", " ")
         return start
@@ -77,40 +90,52 @@ def _print_table(report: Report) -> None:
     if not report.rows:
         scope = f" between {opts.since or 'the start'} and {opts.until or 'now'}" if opts.since or opts.until else ""
         out.print(f"No usage found{scope}.")
+        imported = report.meta.get("import")
+        if imported is not None and not imported["files"]["seen"]:
+            from ..sources import claude_roots, codex_roots
+
+            looked = ", ".join(str(p) for p in [*claude_roots(), *codex_roots()])
+            out.print(f"[dim]No Claude Code or Codex logs were found (looked in {looked}). "
+                      "`tokenpulse import PATH` reads logs from elsewhere.[/dim]", soft_wrap=True)
         return
     discount = opts.discount.active
-    title = f"{opts.kind.capitalize()} usage · {opts.tz}"
-    table = Table(title=title, box=box.SIMPLE_HEAVY, show_footer=True, header_style="bold", footer_style="bold")
-    table.add_column(_TITLES[opts.kind], footer="Total", no_wrap=True)
-    if opts.kind == "session":
-        table.add_column("Last activity", no_wrap=True)
-    if opts.kind == "blocks":
-        table.add_column("Status", no_wrap=True)
-    table.add_column("Models")
     t = report.totals
-    for header, footer in (("Input", _n(t.input_tokens)), ("Output", _n(t.output_tokens)),
-                           ("Cache write", _n(t.cache_write_tokens)), ("Cache read", _n(t.cache_read_tokens)),
-                           ("Total tokens", _n(t.total_tokens))):
-        table.add_column(header, footer=footer, justify="right")
-    table.add_column("Cost (list)", footer=_cost_cell(t, t.cost_micros), justify="right")
+    # (header, footer, numeric) per column, then the rows as plain cells.
+    columns: list[tuple[str, str, bool]] = [(_TITLES[opts.kind], "Total", False)]
+    if opts.kind == "blocks":
+        columns.append(("Status", "", False))
+    columns.append(("Models", "", False))
+    columns += [("Input", _n(t.input_tokens), True), ("Output", _n(t.output_tokens), True),
+                ("Cache write", _n(t.cache_write_tokens), True), ("Cache read", _n(t.cache_read_tokens), True),
+                ("Total", _n(t.total_tokens), True), ("Cost", _cost_cell(t, t.cost_micros), True)]
     if discount:
-        table.add_column("Effective", footer=_cost_cell(t, t.effective_micros), justify="right")
-    table.add_column("$/MTok", footer=_per_mtok(t), justify="right")
+        columns.append(("Effective", _cost_cell(t, t.effective_micros), True))
+    columns.append(("$/MTok", _per_mtok(t), True))
 
+    rows: list[tuple[list[str], bool]] = []  # (cells, dim)
     for row in report.rows:
         if row.info.get("gap"):
-            cells = [f"[dim]{_first_column(report, row)}[/dim]", "[dim]gap[/dim]"]
-            table.add_row(*cells, *[""] * (len(table.columns) - len(cells)))
+            cells = [_first_column(report, row), "idle"]
+            rows.append((cells + [""] * (len(columns) - len(cells)), True))
             continue
-        table.add_row(*_cells(report, row, row.totals, ", ".join(row.models) if not opts.breakdown else
-                              f"{len(row.models)} model{'s' if len(row.models) != 1 else ''}", discount))
+        models = "\n".join(short_model(m) for m in sorted(row.models))
+        summary = models if not opts.breakdown else f"{len(row.models)} model{'s' if len(row.models) != 1 else ''}"
+        rows.append((_cells(report, row, row.totals, summary, discount), False))
         if opts.breakdown:
             for name, totals in sorted(row.models.items()):
-                cells = _cells(report, None, totals, f"  └ {name}", discount)
-                table.add_row(*[f"[dim]{c}[/dim]" if c else c for c in cells])
+                rows.append((_cells(report, None, totals, f"└ {short_model(name)}", discount), True))
+
+    table = Table(title=f"{opts.kind.capitalize()} usage · {opts.tz}", box=box.SIMPLE_HEAVY, show_footer=True,
+                  header_style="bold", footer_style="bold", pad_edge=False)
+    for i, (header, footer, numeric) in enumerate(columns):
+        # Numbers never truncate: the text columns give way instead.
+        width = max([len(footer), *(len(c[i]) for c, _ in rows)]) if numeric else None
+        table.add_column(header, footer=footer, justify="right" if numeric else "left", no_wrap=numeric,
+                         min_width=width, overflow="fold")
+    for cells, dim in rows:
+        table.add_row(*[f"[dim]{c}[/dim]" if dim and c else c for c in cells])
     out.print(table)
-    notes = _footnotes(report)
-    for note in notes:
+    for note in _footnotes(report):
         out.print(note)
 
 
@@ -126,9 +151,6 @@ def _status(row: ReportRow) -> str:
 def _cells(report: Report, row: ReportRow | None, t: Totals, models: str, discount: bool) -> list[str]:
     kind = report.options.kind
     cells = [_first_column(report, row) if row else ""]
-    if kind == "session":
-        last = (row.info.get("last_activity") or "")[:16].replace("T", " ") if row else ""
-        cells.append(last)
     if kind == "blocks":
         cells.append(_status(row) if row else "")
     cells += [models, _n(t.input_tokens), _n(t.output_tokens), _n(t.cache_write_tokens), _n(t.cache_read_tokens),

@@ -38,7 +38,7 @@ def _make_command(kind: ReportKind) -> click.Command:
                 no_import: bool, prices: tuple[Path, ...], discount: str | None, output: str) -> None:
         apply_pricing_flags(app, prices, discount)
         settings = app.settings
-        imported = None if no_import else app.import_logs(quiet=output != "table")
+        imported = None if no_import else app.import_logs()
         app.reprice_if_needed()
         options = ReportOptions(
             kind=kind, tz=tz or settings.tz, since=since, until=until, tools=tools, projects=projects,

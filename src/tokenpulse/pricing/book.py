@@ -72,6 +72,8 @@ class PriceEntry:
     web_search_per_1k: Decimal | None = None
     aliases: list[str] = field(default_factory=list)
     source: str = "bundled"
+    gap_filler: bool = False
+    """Read from a reseller's key (`deepinfra/…`): only used for a model no other entry prices."""
 
     def overlay(self, other: PriceEntry) -> PriceEntry:
         """This entry with every field `other` sets replaced (a price update is a field-level patch)."""

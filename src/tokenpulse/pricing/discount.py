@@ -26,16 +26,18 @@ class Discount:
         return self.default > 0 or any(v > 0 for v in self.by_provider.values())
 
     def rate(self, provider: str | None) -> Decimal:
-        return self.by_provider.get(provider or "", self.default)
+        return self.by_provider.get((provider or "").lower(), self.default)
 
     def effective(self, list_micros: int, provider: str | None) -> int:
         factor = 1 - self.rate(provider)
         return int((Decimal(list_micros) * factor).to_integral_value(rounding=ROUND_HALF_EVEN))
 
     def describe(self) -> dict[str, str]:
-        out = {"default": f"{self.default * 100:f}%"}
-        out.update({p: f"{r * 100:f}%" for p, r in sorted(self.by_provider.items())})
-        return out
+        """{"default": "12.5%", "anthropic": "10%"}."""
+        def pct(rate: Decimal) -> str:
+            return f"{(rate * 100).normalize():f}%"
+
+        return {"default": pct(self.default), **{p: pct(r) for p, r in sorted(self.by_provider.items())}}
 
     @classmethod
     def parse(cls, spec: str | None) -> Discount:
@@ -48,6 +50,8 @@ class Discount:
             for part in (p.strip() for p in spec.split(",") if p.strip()):
                 if "=" in part:
                     provider, _, pct = part.partition("=")
+                    if not provider.strip():
+                        raise ValueError(f"a provider name is missing before '=' in {part!r}")
                     by_provider[provider.strip().lower()] = parse_percent(pct)
                 else:
                     default = parse_percent(part)

@@ -56,8 +56,9 @@ def parse_toml_table(data: Mapping[str, Any], source: str) -> tuple[str, dict[st
                 entry.rates[key] = _decimal(spec[key], f"{where}, field {key!r}")
         if "long_context" in spec:
             lc = spec["long_context"]
-            if not isinstance(lc, Mapping) or not isinstance(lc.get("above"), int):
-                raise PriceDataError(f"{where}: long_context needs an integer `above`")
+            above = lc.get("above") if isinstance(lc, Mapping) else None
+            if not isinstance(above, int) or isinstance(above, bool) or above <= 0:
+                raise PriceDataError(f"{where}: long_context needs a positive integer `above`")
             entry.long_context_above = lc["above"]
             for key in RATE_FIELDS:
                 if key in lc:
@@ -65,11 +66,17 @@ def parse_toml_table(data: Mapping[str, Any], source: str) -> tuple[str, dict[st
         for key in _MULTIPLIER_KEYS:
             if key in spec:
                 entry.multipliers[key] = _decimal(spec[key], f"{where}, field {key!r}")
-        for tier, value in (spec.get("tiers") or {}).items():
+        tiers = spec.get("tiers") or {}
+        if not isinstance(tiers, Mapping):
+            raise PriceDataError(f"{where}: `tiers` must be a table such as {{ batch = \"0.5\" }}")
+        for tier, value in tiers.items():
             entry.multipliers[f"tier:{tier}"] = _decimal(value, f"{where}, tiers.{tier}")
         if "web_search_per_1k" in spec:
             entry.web_search_per_1k = _decimal(spec["web_search_per_1k"], f"{where}, web_search_per_1k")
-        entry.aliases = [str(a).lower() for a in spec.get("aliases", [])]
+        aliases = spec.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise PriceDataError(f"{where}: `aliases` must be a list of model ids")
+        entry.aliases = [a.lower() for a in aliases]
         entries[entry.name] = entry
     return as_of, entries
 
@@ -113,7 +120,10 @@ def _litellm_entry(key: str, spec: Mapping[str, Any], source: str) -> PriceEntry
             for suffix_field, rate in (
                 (f"input_cost_per_token_above_{k}k_tokens", "input"),
                 (f"output_cost_per_token_above_{k}k_tokens", "output"),
-                (f"cache_creation_input_token_cost_above_{k}k_tokens", "cache_write_5m"),
+                # (a long-context cache-write price only counts beside a standard one; LiteLLM lists some
+                # Gemini models with the former alone, below the standard write price)
+                *([(f"cache_creation_input_token_cost_above_{k}k_tokens", "cache_write_5m")]
+                  if "cache_creation_input_token_cost" in spec else []),
                 (f"cache_creation_input_token_cost_above_1hr_above_{k}k_tokens", "cache_write_1h"),
                 (f"cache_read_input_token_cost_above_{k}k_tokens", "cache_read"),
             ):
@@ -131,10 +141,12 @@ def _litellm_entry(key: str, spec: Mapping[str, Any], source: str) -> PriceEntry
     for suffix, tier in _LITELLM_TIERS.items():
         tier_field = f"input_cost_per_token_{suffix}"
         if tier_field in spec and base_input > 0:
-            entry.multipliers[f"tier:{tier}"] = _decimal(spec[tier_field], where) * _PER_MTOK / base_input
+            entry.multipliers[f"tier:{tier}"] = (
+                _decimal(spec[tier_field], f"{where}, field {tier_field!r}") * _PER_MTOK / base_input)
     search = spec.get("search_context_cost_per_query")
     if isinstance(search, Mapping) and "search_context_size_medium" in search:
-        entry.web_search_per_1k = _decimal(search["search_context_size_medium"], where) * 1000
+        entry.web_search_per_1k = _decimal(
+            search["search_context_size_medium"], f"{where}, field 'search_context_cost_per_query'") * 1000
     return entry
 
 
@@ -151,7 +163,10 @@ def parse_litellm(data: Mapping[str, Any], source: str) -> dict[str, PriceEntry]
         raw_provider = str(spec.get("litellm_provider", ""))
         rank = _PROVIDER_RANK.index(raw_provider) if raw_provider in _PROVIDER_RANK else len(_PROVIDER_RANK)
         if key.lower() != entry.name:
-            rank += 100  # a prefixed or decorated key only fills a gap
+            # A prefixed or decorated key only fills a gap; the vendor's own (`deepseek/…` from
+            # provider deepseek) before resellers.
+            entry.gap_filler = True
+            rank += 50 if key.lower().startswith(f"{raw_provider}/") else 100
         if entry.name not in chosen or rank < chosen[entry.name][0]:
             chosen[entry.name] = (rank, entry)
     return {name: entry for name, (_, entry) in chosen.items()}
@@ -194,6 +209,8 @@ def merge_entries(base: dict[str, PriceEntry], update: Mapping[str, PriceEntry])
     merged = dict(base)
     probe = PriceBook(base, as_of="probe")
     for name, entry in update.items():
+        if entry.gap_filler and (name in merged or probe.lookup(name) is not None):
+            continue  # a reseller's price never replaces the vendor's
         if name in merged:
             merged[name] = merged[name].overlay(entry)
             continue

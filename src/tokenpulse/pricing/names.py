@@ -16,7 +16,8 @@ from collections.abc import Iterator
 _BRACKET_SUFFIX = re.compile(r"\[[^\]]*\]$")  # claude-sonnet-4-5[1m]
 _BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|global|jp|au|ca|us-gov)\.")
 _BEDROCK_VENDOR = re.compile(r"^(?:anthropic|openai|google|meta|amazon)\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")  # -v1:0
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")  # -v1:0, on Bedrock ids only
+_BEDROCK_VERSION_COLON = re.compile(r"-v\d+:\d+$")
 _DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")  # -20250929, -2025-08-07
 _THINKING_SUFFIX = re.compile(r"(?::|-)thinking$")
 _EFFORT_SUFFIX = re.compile(r"-(?:minimal|low|medium|high|xhigh)$")
@@ -40,9 +41,12 @@ def base_name(raw: str) -> str:
     name = raw.strip().lower()
     name = _BRACKET_SUFFIX.sub("", name)
     name = name.rsplit("/", 1)[-1]  # anthropic/…, openrouter/anthropic/…, models/gemini-…
+    bedrock = name.startswith(("anthropic.", "openai.", "google.", "meta.", "amazon.")) or bool(
+        _BEDROCK_REGION.match(name))
     name = _BEDROCK_REGION.sub("", name)
     name = _BEDROCK_VENDOR.sub("", name)
-    name = _BEDROCK_VERSION.sub("", name)
+    if bedrock or _BEDROCK_VERSION_COLON.search(name):  # `deepseek-v3` is a model name, not a version
+        name = _BEDROCK_VERSION.sub("", name)
     name = name.replace("@", "-")  # Vertex AI: claude-sonnet-4-5@20250929
     return _claude_spelling(name)
 

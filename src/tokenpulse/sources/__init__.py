@@ -97,7 +97,8 @@ def file_context(path: Path, root: Path, format_name: str, state: dict | None) -
         else:
             session = path.stem
     elif format_name == "codex":
-        session = codex.thread_id_from_path(path.name)
+        # The thread id in `rollout-<time>-<thread>.jsonl`; a differently named file is its own session.
+        session = codex.thread_id_from_path(path.name) or path.stem
     return FileContext(path=str(path), session_hint=session, project_hint=project, state=state)
 
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from ..errors import InvalidEvent
 from ..events import UsageEvent
 from ..money import decimal_usd_to_micros
 from .base import FileContext, LineError, ParseResult, check_unread_line, explain_rejected_line, project_name
@@ -103,7 +104,7 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
     # One response is several consecutive lines: keep only the best copy of each id before building
     # events (the store applies the same rule across reads and files). This loop runs once per line
     # of every transcript, so it is kept tight.
-    best: dict[str, tuple[int, _Line, _Usage, int, int]] = {}
+    best: dict[str, tuple[int, _Line, _Usage, int, int, int | None]] = {}
     get_best = best.get
     for lineno, raw in lines:
         if b'"usage"' not in raw:
@@ -126,6 +127,13 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
         if line.timestamp is None:
             errors.append(LineError(lineno, "usage line without a `timestamp`"))
             continue
+        reported = None
+        if line.costUSD is not None:
+            try:
+                reported = decimal_usd_to_micros(line.costUSD)
+            except InvalidEvent as exc:
+                errors.append(LineError(lineno, f"unexpected value at `costUSD`: {exc}"))
+                continue
         cc = u.cache_creation
         if cc is not None and (cc.ephemeral_5m_input_tokens is not None or cc.ephemeral_1h_input_tokens is not None):
             write_1h = cc.ephemeral_1h_input_tokens or 0
@@ -139,12 +147,12 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
         key = message.id or _fallback_id(line, raw)
         previous = get_best(key)
         if previous is None or rank > previous[0]:
-            best[key] = (rank, line, u, cache_write, write_1h)
+            best[key] = (rank, line, u, cache_write, write_1h, reported)
     result.usage = [_event(key, *entry, context) for key, entry in best.items()]
     return result
 
 
-def _event(key: str, rank: int, line: _Line, u: _Usage, cache_write: int, write_1h: int,
+def _event(key: str, rank: int, line: _Line, u: _Usage, cache_write: int, write_1h: int, reported: int | None,
            context: FileContext) -> UsageEvent:
     ts = line.timestamp
     assert ts is not None
@@ -169,7 +177,7 @@ def _event(key: str, rank: int, line: _Line, u: _Usage, cache_write: int, write_
         speed=u.speed,
         service_tier=u.service_tier,
         inference_geo=u.inference_geo,
-        reported_cost_micros=decimal_usd_to_micros(line.costUSD) if line.costUSD is not None else None,
+        reported_cost_micros=reported,
         source="local_log",
         confidence="estimated",
         rank=rank,

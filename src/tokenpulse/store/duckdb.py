@@ -21,7 +21,7 @@ import duckdb
 import msgspec
 
 from ..errors import StoreError
-from ..events import OutcomeEvent, UsageEvent
+from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
 from .migrate import Migration, apply_all
@@ -239,7 +239,7 @@ class DuckDBStore:
         before = self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0]
         self._insert_rows("outcomes", _OUTCOME_COLUMNS, [
             (o.id, _naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
-             msgspec.json.encode(o.extra).decode() if o.extra else None, now) for o in outcomes],
+             extra_json(o.extra), now) for o in outcomes],
             "OR IGNORE")
         return self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0] - before
 
@@ -275,7 +275,10 @@ class DuckDBStore:
 
     def usage_rows(self, query: UsageQuery) -> list[UsageRow]:
         self.refresh_rollups()
-        use_rollup = hour_aligned(query.tz) or query.group in ("session", "hour")
+        # Hourly summaries serve any zone whose day boundaries fall on UTC hours; a +05:30 zone needs the
+        # events themselves for local days and for date bounds.
+        unbounded = query.since is None and query.until is None
+        use_rollup = hour_aligned(query.tz) or (unbounded and query.group in ("session", "hour"))
         table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
         local = f"timezone(?, timezone('UTC', {time_col}))"
         params: list[Any] = []
