@@ -179,14 +179,19 @@ _AT_PATH = re.compile(r"- at `\$\.([^`]+)`$")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-def _field_of(exc: msgspec.ValidationError) -> str | None:
-    """The field a msgspec validation error is about: `$.usage.x` -> `usage.x`; missing fields by name."""
+def explain_validation(exc: msgspec.ValidationError) -> tuple[str | None, str]:
+    """(field, message) for a msgspec validation error: "`usage.input_tokens`: expected `int` >= 0"."""
     message = str(exc)
     path = _AT_PATH.search(message)
     missing = _MISSING.search(message)
     if missing:
-        return f"{path.group(1)}.{missing.group(1)}" if path else missing.group(1)
-    return path.group(1) if path else None
+        field = f"{path.group(1)}.{missing.group(1)}" if path else missing.group(1)
+        return field, f"`{field}` is required"
+    text = _AT_PATH.sub("", message).strip()
+    text = text[:1].lower() + text[1:]
+    if path is None:
+        return None, text
+    return path.group(1), f"`{path.group(1)}`: {text}"
 
 
 def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
@@ -206,7 +211,8 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
         else:
             raise InvalidEvent(f"`kind` must be \"usage\" or \"outcome\", got {kind!r}", field="kind")
     except msgspec.ValidationError as exc:
-        raise InvalidEvent(str(exc), field=_field_of(exc)) from None
+        field, message = explain_validation(exc)
+        raise InvalidEvent(message, field=field) from None
     if kind == "outcome":
         return OutcomeEvent(
             id=o.id, ts=_as_utc(o.ts), type=o.type, count=o.count, person=o.person, tool=o.tool,

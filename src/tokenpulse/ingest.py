@@ -42,6 +42,7 @@ BATCH_EVENTS = 25_000
 TRANSACTION_EVENTS = 250_000
 MAX_REPORTED_ERRORS = 1000
 PARALLEL_MIN_BYTES = 48 << 20
+INCOMPLETE_LAST_LINE = "incomplete last line (no newline yet); it will be read once complete"
 
 
 @dataclass
@@ -126,6 +127,11 @@ class FilePlan:
     parser_state: dict[str, Any] | None = None
 
 
+def _too_long() -> str:
+    limit = f"{MAX_LINE_BYTES >> 20} MB" if MAX_LINE_BYTES >= 1 << 20 else f"{MAX_LINE_BYTES:,} bytes"
+    return f"line longer than {limit} skipped"
+
+
 def _head_hash(head: bytes) -> str:
     return hashlib.blake2b(head, digest_size=12).hexdigest()
 
@@ -171,11 +177,15 @@ def plan_import(roots: list[Root], states: dict[str, FileState], report: ImportR
         if p not in seen and any(p == r or p.startswith(r + os.sep) for r in scanned)
     }
     plans: list[FilePlan] = []
+    moved_from: list[str] = []
     for path, st, fmt, root in found:
         state = states.get(path)
         if (state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns
                 and state.inode == st.st_ino and state.device == st.st_dev):
             report.files_unchanged += 1
+            if state.offset < state.size and not state.tail_open:
+                # Still an unfinished last line (a writer stopped mid-line): say so on every run.
+                report.pending.append(IngestError(path, state.lines + 1, INCOMPLETE_LAST_LINE))
             continue
         try:
             head = _read_head(path, st.st_size)
@@ -185,6 +195,7 @@ def plan_import(roots: list[Root], states: dict[str, FileState], report: ImportR
                 and _head_hash(head[: min(HEAD_BYTES, moved.offset)]) == moved.head_hash:
             del vanished[(st.st_dev, st.st_ino)]
             report.files_moved += 1
+            moved_from.append(moved.path)
             state = moved
         plan = FilePlan(path=path, format=fmt or (state.format if state else sniff_format(head)),
                         root=str(root), device=st.st_dev, inode=st.st_ino, size=st.st_size,
@@ -199,7 +210,7 @@ def plan_import(roots: list[Root], states: dict[str, FileState], report: ImportR
         plans.append(plan)
     forget = [s.path for s in vanished.values()]
     report.files_forgotten = len(forget)
-    return plans, forget
+    return plans, forget + moved_from
 
 
 # --- reading complete lines -----------------------------------------------------------------------
@@ -237,7 +248,7 @@ class LineReader:
                 if len(carry) > MAX_LINE_BYTES:
                     if not oversized_line:
                         oversized_line = self.lines + (0 if drop_first else 1)
-                        self._error(oversized_line, f"line longer than {MAX_LINE_BYTES >> 20} MB skipped")
+                        self._error(oversized_line, _too_long())
                     base += len(carry)
                     carry = b""
                 continue
@@ -257,6 +268,8 @@ class LineReader:
                 drop_first = False
             first = self.lines + 1
             self.lines += len(segments)
+            if len(buf) > MAX_LINE_BYTES:  # only a buffer this large can hold an over-long line
+                segments = self._drop_long(segments, first)
             if buf.isascii():
                 out = [(n, seg) for n, seg in enumerate(segments, first) if seg and not seg.isspace()]
             else:
@@ -282,8 +295,17 @@ class LineReader:
             self.tail_open = True
             yield [(lineno, carry)]
         else:
-            self.pending = IngestError(self.path, lineno,
-                                       "incomplete last line (no newline yet); it will be read once complete")
+            self.pending = IngestError(self.path, lineno, INCOMPLETE_LAST_LINE)
+
+    def _drop_long(self, segments: list[bytes], first: int) -> list[bytes]:
+        """Over-long lines become empty (skipped, numbering kept), each reported once."""
+        kept = []
+        for n, seg in enumerate(segments, first):
+            if len(seg) > MAX_LINE_BYTES:
+                self._error(n, _too_long())
+                seg = b""
+            kept.append(seg)
+        return kept
 
     def _valid_utf8(self, segments: list[bytes], first: int) -> list[tuple[int, bytes]]:
         out = []
@@ -398,16 +420,14 @@ def run_import(
     roots: list[Root],
     *,
     person: str | None = None,
-    price_files: list[Path] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> ImportReport:
     """Import what is new under `roots`; `on_progress(done_bytes, total_bytes)` is told as reading goes.
 
-    `workers`: parse processes to use (default: one per core when there is a lot to read, else none).
-    `price_files` must name the files `book` was built from, so worker processes build the same book."""
+    `workers`: parse processes to use (default: one per core when there is a lot to read, else none)."""
     with _gc_paused():
-        return _run_import(store, book, roots, person, price_files, on_progress, workers)
+        return _run_import(store, book, roots, person, on_progress, workers)
 
 
 @contextmanager
@@ -424,8 +444,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | None,
-                price_files: list[Path] | None, on_progress: Callable[[int, int], None] | None,
-                workers: int | None) -> ImportReport:
+                on_progress: Callable[[int, int], None] | None, workers: int | None) -> ImportReport:
     report = ImportReport(roots=[str(r.path) for r in roots])
     plans, forget = plan_import(roots, store.file_states(), report)
     total = sum(max(p.size - p.offset, 0) for p in plans)
@@ -442,7 +461,7 @@ def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | 
     if workers > 1:
         from .parallel import parallel_chunks
 
-        chunks: Iterator[Any] = parallel_chunks(plans, workers, price_files or [], person, book.version, advance)
+        chunks: Iterator[Any] = parallel_chunks(plans, workers, book.files, person, book.version, advance)
         report.workers = workers
     else:
         chunks = process_files(plans, book, person, on_bytes=advance)

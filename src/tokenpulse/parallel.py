@@ -11,6 +11,7 @@ written in one transaction, so a file's position is never saved before its event
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -59,13 +60,16 @@ def parallel_chunks(plans: list[FilePlan], workers: int, price_files: list[Path]
     inbox: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=workers)  # bounds memory in flight
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     processes = []
+    pumps = []
     for share in shares(plans, workers):
         process = subprocess.Popen([sys.executable, "-m", "tokenpulse.parallel"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, env=env)
         assert process.stdin is not None and process.stdout is not None
         pickle.dump((share, [str(p) for p in price_files], person, version), process.stdin, protocol=5)
         process.stdin.close()
-        threading.Thread(target=_pump, args=(process.stdout, inbox), daemon=True).start()
+        pump = threading.Thread(target=_pump, args=(process.stdout, inbox), daemon=True)
+        pump.start()
+        pumps.append(pump)
         processes.append(process)
     running = len(processes)
     finished = 0
@@ -90,6 +94,12 @@ def parallel_chunks(plans: list[FilePlan], workers: int, price_files: list[Path]
             if process.poll() is None:
                 process.kill()
             process.wait()
+        while any(pump.is_alive() for pump in pumps):  # let every pump reach the end of its stream
+            with contextlib.suppress(queue.Empty):
+                inbox.get(timeout=0.05)
+        for process in processes:
+            assert process.stdout is not None
+            process.stdout.close()
 
 
 def _worker_main() -> None:

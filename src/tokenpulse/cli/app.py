@@ -55,8 +55,7 @@ class App:
         A progress bar shows on stderr when it is a terminal and there are megabytes to read."""
         with ByteProgress(enabled=sys.stderr.isatty(), label="Importing") as progress:
             return run_import(self.store, self.book, list(default_roots() if roots is None else roots),
-                              person=self.settings.person, price_files=self.price_files,
-                              on_progress=progress.update)
+                              person=self.settings.person, on_progress=progress.update)
 
     def reprice_if_needed(self) -> int:
         """Re-price events priced with another price book (the book changed since they were stored)."""

@@ -10,7 +10,7 @@ import click
 from ..events import encode_line
 from ..reports import local_bounds
 from .app import App
-from .options import parse_day
+from .options import parse_day, resolve_day
 
 
 @click.command("export")
@@ -20,9 +20,11 @@ from .options import parse_day
 @click.option("--tz", "tz", metavar="ZONE", help="Time zone of --since/--until (default: the tz setting).")
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="File to write (default: stdout).")
 @click.pass_obj
-def export_cmd(app: App, format_: str, since: date | None, until: date | None, tz: str | None, output) -> None:
+def export_cmd(app: App, format_: str, since: date | str | None, until: date | str | None, tz: str | None,
+               output) -> None:
     """Write stored usage and outcome events as canonical NDJSON (re-importable with `import`)."""
-    start, end = local_bounds(tz or app.settings.tz, since, until)
+    tz = tz or app.settings.tz
+    start, end = local_bounds(tz, resolve_day(since, tz), resolve_day(until, tz))
     store = app.store
     out = output if output is not None else sys.stdout.buffer
     for event in store.iter_usage(start, end):

@@ -9,13 +9,13 @@ import click
 from ..ingest import ImportReport
 from ..sources import FORMAT_ALIASES, FORMATS, Root
 from .app import App
-from .options import output_options, pricing_options
-from .render import console, print_json
+from .options import output_options, prices_option
+from .render import console, plural, print_json
 
 FORMAT_CHOICES = sorted([*FORMATS, *FORMAT_ALIASES])
 
 
-def apply_pricing_flags(app: App, prices: tuple[Path, ...], discount: str | None) -> None:
+def apply_pricing_flags(app: App, prices: tuple[Path, ...], discount: str | None = None) -> None:
     from ..pricing import Discount
 
     app.extra_prices = list(prices)
@@ -41,18 +41,18 @@ def warn_import_problems(report: ImportReport) -> None:
 @click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), metavar="FORMAT",
               help=f"Format of the given PATHS (default: detect per file): {', '.join(sorted(FORMATS))}.")
 @click.option("--errors", "show_errors", is_flag=True, help="List lines earlier imports could not read.")
-@pricing_options
+@prices_option
 @output_options
 @click.pass_obj
 def import_cmd(app: App, paths: tuple[Path, ...], format_: str | None, show_errors: bool,
-               prices: tuple[Path, ...], discount: str | None, output: str) -> None:
+               prices: tuple[Path, ...], output: str) -> None:
     """Import new usage from the standard local log folders, or from PATHS.
 
     Claude Code (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR) and Codex
     ($CODEX_HOME or ~/.codex: sessions/ and archived_sessions/) by default. Only what is new since
     the last import is read. Exit status 3 means some lines could not be read (the rest was kept).
     """
-    apply_pricing_flags(app, prices, discount)
+    apply_pricing_flags(app, prices)
     if show_errors:
         errors = app.store.recent_errors(limit=1000)
         if output == "json":
@@ -75,14 +75,25 @@ def import_cmd(app: App, paths: tuple[Path, ...], format_: str | None, show_erro
         click.get_current_context().exit(3)
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} kB" if n >= 1000 else f"{n} bytes"
+
+
 def _print_summary(report: ImportReport, app: App) -> None:
     out = console()
     w = report.written
-    files = (f"{report.files_read:,} of {report.files_seen:,} files read"
-             + (f" ({report.files_unchanged:,} unchanged)" if report.files_unchanged else ""))
-    out.print(f"{files}, {report.bytes_read / 1e6:,.1f} MB, {report.lines_read:,} lines.")
+    if not report.files_read:
+        out.print(f"Nothing new: {plural(report.files_seen, 'file')} unchanged since the last import."
+                  if report.files_seen else "No log files found.")
+    else:
+        files = (f"{report.files_read:,} of {plural(report.files_seen, 'file')} read"
+                 + (f" ({report.files_unchanged:,} unchanged)" if report.files_unchanged else ""))
+        out.print(f"{files}, {_size(report.bytes_read)}, {plural(report.lines_read, 'line')}.")
     out.print(f"Requests: {w.new:,} new, {w.updated:,} updated with a more complete copy, "
               f"{w.unchanged:,} already known." + (f" Outcomes: {w.outcomes_new:,} new." if w.outcomes_new else ""))
+    if report.errors_total:
+        out.print(f"[yellow]{plural(report.errors_total, 'line')} could not be read[/yellow] (listed below; "
+                  "`tokenpulse import --errors` lists them again); everything else was kept.")
     if report.unpriced_models:
         listed = ", ".join(f"{m} ({n:,})" for m, n in sorted(report.unpriced_models.items()))
         out.print(f"[yellow]No price for:[/yellow] {listed} — shown as unpriced, not $0.")

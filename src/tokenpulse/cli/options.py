@@ -12,16 +12,16 @@ import click
 
 from ..config import local_timezone
 
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 
-def parse_day(value: str | None) -> date | None:
-    """`2026-11-03`, `20261103`, `today` or `yesterday` (local dates)."""
+
+def parse_day(value: str | None) -> date | str | None:
+    """`2026-11-03` or `20261103`; `today` and `yesterday` stay words until the time zone is known."""
     if value is None:
         return None
     text = value.strip().lower()
-    if text == "today":
-        return date.today()
-    if text == "yesterday":
-        return date.today() - timedelta(days=1)
+    if text in RELATIVE_DAYS:
+        return text
     for fmt in ("%Y-%m-%d", "%Y%m%d"):
         try:
             return datetime.strptime(text, fmt).date()
@@ -30,7 +30,16 @@ def parse_day(value: str | None) -> date | None:
     raise click.BadParameter(f"expected a date like 2026-11-03 (or 20261103, today, yesterday), got {value!r}")
 
 
-def _day_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def resolve_day(value: date | str | None, tz: str) -> date | None:
+    """A parsed day in `tz`: `today` is today where the report's dates are."""
+    if not isinstance(value, str):
+        return value
+    from ..reports import zone
+
+    return datetime.now(zone(tz)).date() - timedelta(days=RELATIVE_DAYS[value])
+
+
+def _day_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> date | str | None:
     return parse_day(value)
 
 
@@ -47,27 +56,26 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def period_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("--since", "-s", callback=_day_callback, metavar="DATE",
-                  help="First local date to include (YYYY-MM-DD).")
-    @click.option("--until", "-u", callback=_day_callback, metavar="DATE",
-                  help="Last local date to include (YYYY-MM-DD).")
-    @click.option("--tz", "--timezone", "tz", metavar="ZONE",
-                  help=f"IANA time zone for dates (default: the tz setting, else this machine's: {local_timezone()}).")
-    @click.option("--tool", "tools", multiple=True, metavar="TOOL",
-                  help="Only this tool (claude_code, codex, …); repeatable.")
-    @click.option("--project", "projects", multiple=True, metavar="NAME", help="Only this project; repeatable.")
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return f(*args, **kwargs)
-    return wrapper
+    """--since/--until (local dates), --tz, --tool and --project."""
+    options = [
+        click.option("--since", "-s", callback=_day_callback, metavar="DATE",
+                     help="First local date to include (YYYY-MM-DD, YYYYMMDD, today, yesterday)."),
+        click.option("--until", "-u", callback=_day_callback, metavar="DATE",
+                     help="Last local date to include."),
+        click.option("--tz", "--timezone", "tz", metavar="ZONE",
+                     help=f"IANA time zone for dates (default: the tz setting, else this machine's: "
+                          f"{local_timezone()})."),
+        click.option("--tool", "tools", multiple=True, metavar="TOOL",
+                     help="Only this tool (claude_code, codex, …); repeatable."),
+        click.option("--project", "projects", multiple=True, metavar="NAME", help="Only this project; repeatable."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
-def pricing_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("--prices", "prices", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  metavar="FILE", help="Price file (LiteLLM JSON or tokenpulse TOML) patching the bundled prices.")
-    @click.option("--discount", metavar="SPEC",
-                  help="Org discount off list prices: '15%' or 'anthropic=10%,openai=5%'.")
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return f(*args, **kwargs)
-    return wrapper
+prices_option = click.option(
+    "--prices", "prices", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE", help="Price file (LiteLLM JSON or tokenpulse TOML) patching the bundled prices; repeatable.")
+discount_option = click.option(
+    "--discount", metavar="SPEC", help="Org discount off list prices: '15%' or 'anthropic=10%,openai=5%'.")

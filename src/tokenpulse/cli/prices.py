@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 from ..pricing import ModelPrice, Rates
 from .app import App
 from .importing import apply_pricing_flags
-from .options import output_options, pricing_options
+from .options import output_options, prices_option
 from .render import console, print_json
 
 _PER_MTOK = Decimal(1_000_000)
@@ -22,12 +23,16 @@ def _rates_json(r: Rates) -> dict[str, Decimal]:
             ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "reasoning")}
 
 
+def _decimal(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)
+
+
 def price_json(p: ModelPrice) -> dict[str, Any]:
     return {
         "model": p.name, "provider": p.provider, "usd_per_mtok": _rates_json(p.rates),
         "long_context": None if p.long_context is None else
         {"above_input_tokens": p.long_context_above, "usd_per_mtok": _rates_json(p.long_context)},
-        "multipliers": {k: str(v) for k, v in sorted(p.multipliers.items())},
+        "multipliers": {k: _decimal(v) for k, v in sorted(p.multipliers.items())},
         "web_search_usd_per_1k": Decimal(p.web_search_pico) / _PER_MTOK / 1000,
         "source": p.source,
     }
@@ -40,12 +45,12 @@ def prices_group() -> None:
 
 @prices_group.command("show")
 @click.argument("models", nargs=-1, required=True)
-@pricing_options
+@prices_option
 @output_options
 @click.pass_obj
-def show(app: App, models: tuple[str, ...], prices: tuple[Path, ...], discount: str | None, output: str) -> None:
+def show(app: App, models: tuple[str, ...], prices: tuple[Path, ...], output: str) -> None:
     """What MODELS cost, under any spelling of their ids."""
-    apply_pricing_flags(app, prices, discount)
+    apply_pricing_flags(app, prices)
     found = {m: app.book.lookup(m) for m in models}
     if output == "json":
         print_json({"price_version": app.book.version,
@@ -63,18 +68,18 @@ def show(app: App, models: tuple[str, ...], prices: tuple[Path, ...], discount: 
             lc = ", ".join(f"{k.replace('_', ' ')} ${v:f}" for k, v in _rates_json(price.long_context).items())
             out.print(f"  above {price.long_context_above:,} prompt tokens, the whole request: {lc}")
         if price.multipliers:
-            out.print("  multipliers: " + ", ".join(f"{k} ×{v}" for k, v in sorted(price.multipliers.items())))
+            out.print("  multipliers: " + ", ".join(f"{k} ×{_decimal(v)}" for k, v in sorted(price.multipliers.items())))
     out.print(f"[dim]Price book {app.book.version} ({', '.join(app.book.sources)})[/dim]")
 
 
 @prices_group.command("list")
 @click.option("--provider", help="Only this provider (anthropic, openai, google, …).")
-@pricing_options
+@prices_option
 @output_options
 @click.pass_obj
-def list_prices(app: App, provider: str | None, prices: tuple[Path, ...], discount: str | None, output: str) -> None:
+def list_prices(app: App, provider: str | None, prices: tuple[Path, ...], output: str) -> None:
     """Every priced model."""
-    apply_pricing_flags(app, prices, discount)
+    apply_pricing_flags(app, prices)
     models = [p for p in app.book.models.values() if provider is None or p.provider == provider]
     if output == "json":
         print_json({"price_version": app.book.version, "as_of": app.book.as_of,
@@ -95,11 +100,11 @@ def list_prices(app: App, provider: str | None, prices: tuple[Path, ...], discou
 
 
 @click.command("reprice")
-@pricing_options
+@prices_option
 @click.pass_obj
-def reprice(app: App, prices: tuple[Path, ...], discount: str | None) -> None:
+def reprice(app: App, prices: tuple[Path, ...]) -> None:
     """Re-price stored usage with the current price book (reports also do this when it changed)."""
-    apply_pricing_flags(app, prices, discount)
+    apply_pricing_flags(app, prices)
     changed = app.store.reprice(app.book, only_stale=False)
     console().print(f"Re-priced {changed:,} requests with price book {app.book.version}.")
 

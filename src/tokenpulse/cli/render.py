@@ -9,7 +9,7 @@ import csv
 import os
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import msgspec
@@ -19,6 +19,9 @@ from ..reports import Report, ReportRow, Totals
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
+_CENT = Decimal("0.01")
+_HEADINGS = {"daily": "Usage by day", "weekly": "Usage by week", "monthly": "Usage by month",
+             "session": "Usage by session", "blocks": "Usage in 5-hour blocks"}
 _TITLES = {"daily": "Date", "weekly": "Week of", "monthly": "Month", "session": "Session", "blocks": "Block start"}
 
 
@@ -39,14 +42,22 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 request`, `2 requests`, `1,234 tokens`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _cost_cell(t: Totals, micros: int) -> str:
+    """The cost, marked `*` when part of the usage has no price, and `—` when none of it has."""
+    if t.requests and not t.priced_tokens and not micros:
+        return "— *"
     text = format_usd(micros)
     return text if t.complete else f"{text} *"
 
 
 def _per_mtok(t: Totals) -> str:
     value = t.cost_per_mtok
-    return "—" if value is None else f"${value:,.2f}"
+    return "—" if value is None else f"${value.quantize(_CENT, rounding=ROUND_HALF_UP):,}"
 
 
 def render_report(report: Report, output: str) -> None:
@@ -125,7 +136,7 @@ def _print_table(report: Report) -> None:
             for name, totals in sorted(row.models.items()):
                 rows.append((_cells(report, None, totals, f"└ {short_model(name)}", discount), True))
 
-    table = Table(title=f"{opts.kind.capitalize()} usage · {opts.tz}", box=box.SIMPLE_HEAVY, show_footer=True,
+    table = Table(title=f"{_HEADINGS[opts.kind]} · {opts.tz}", box=box.SIMPLE_HEAVY, show_footer=True,
                   header_style="bold", footer_style="bold", pad_edge=False)
     for i, (header, footer, numeric) in enumerate(columns):
         # Numbers never truncate: the text columns give way instead.
@@ -165,7 +176,7 @@ def _footnotes(report: Report) -> list[str]:
     notes = []
     unpriced = report.totals.unpriced
     if unpriced:
-        listed = "; ".join(f"{u.model} ({u.requests:,} requests, {u.tokens:,} tokens)"
+        listed = "; ".join(f"{u.model} ({plural(u.requests, 'request')}, {plural(u.tokens, 'token')})"
                            for u in sorted(unpriced.values(), key=lambda u: u.model))
         notes.append(f"[yellow]* Costs leave out models with no price:[/yellow] {listed}. "
                      "Add prices with --prices FILE.")
@@ -191,24 +202,35 @@ def _usd_micros(value: Decimal) -> int:
 _CSV_FIELDS = ("key", "model", "models", "requests", "input_tokens", "output_tokens", "cache_write_tokens",
                "cache_write_1h_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
                "effective_cost_usd", "cost_per_mtok_usd", "cost_complete", "unpriced_models")
+_CSV_INFO = {"session": ("project", "first_activity", "last_activity"),
+             "blocks": ("start", "end", "first_activity", "last_activity", "active", "gap")}
 
 
-def _csv_row(key: str, model: str, models: Sequence[str], t: Totals) -> list[Any]:
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value
+
+
+def _csv_row(key: str, info: list[Any], model: str, models: Sequence[str], t: Totals) -> list[Any]:
     j = t.to_json()
-    return [key, model, ";".join(models), j["requests"], j["input_tokens"], j["output_tokens"],
-            j["cache_write_tokens"], j["cache_write_1h_tokens"], j["cache_read_tokens"], j["reasoning_tokens"],
-            j["total_tokens"], j["cost_usd"], j["effective_cost_usd"],
-            "" if j["cost_per_mtok_usd"] is None else j["cost_per_mtok_usd"], str(j["cost_complete"]).lower(),
-            ";".join(u["model"] for u in j["unpriced"])]
+    return [_csv_cell(v) for v in (
+        key, *info, model, ";".join(models), j["requests"], j["input_tokens"], j["output_tokens"],
+        j["cache_write_tokens"], j["cache_write_1h_tokens"], j["cache_read_tokens"], j["reasoning_tokens"],
+        j["total_tokens"], j["cost_usd"], j["effective_cost_usd"], j["cost_per_mtok_usd"], j["cost_complete"],
+        ";".join(u["model"] for u in j["unpriced"]))]
 
 
 def _write_csv(report: Report) -> None:
+    """One row per period (plus one per model with --breakdown); kind-specific columns after the key."""
+    info_fields = _CSV_INFO.get(report.options.kind, ())
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(_CSV_FIELDS)
+    writer.writerow([_CSV_FIELDS[0], *info_fields, *_CSV_FIELDS[1:]])
     for row in report.rows:
-        if row.info.get("gap"):
-            continue
-        writer.writerow(_csv_row(row.key, "", sorted(row.models), row.totals))
+        info = [row.info.get(name) for name in info_fields]
+        writer.writerow(_csv_row(row.key, info, "", sorted(row.models), row.totals))
         if report.options.breakdown:
             for name, totals in sorted(row.models.items()):
-                writer.writerow(_csv_row(row.key, name, [name], totals))
+                writer.writerow(_csv_row(row.key, info, name, [name], totals))

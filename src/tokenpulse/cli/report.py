@@ -11,7 +11,7 @@ from ..config import parse_week_start
 from ..reports import REPORT_KINDS, ReportKind, ReportOptions, build_report
 from .app import App
 from .importing import apply_pricing_flags, warn_import_problems
-from .options import output_options, period_options, pricing_options
+from .options import discount_option, output_options, period_options, prices_option, resolve_day
 from .render import render_report
 
 _HELP = {
@@ -30,18 +30,21 @@ def _make_command(kind: ReportKind) -> click.Command:
     @click.option("--order", type=click.Choice(["asc", "desc"]), default="asc", show_default=True)
     @click.option("--week-start", metavar="DAY", help="First day of the week for weekly reports (default: monday).")
     @click.option("--no-import", is_flag=True, help="Report on what is already stored.")
-    @pricing_options
+    @prices_option
+    @discount_option
     @output_options
     @click.pass_obj
-    def command(app: App, since: date | None, until: date | None, tz: str | None, tools: tuple[str, ...],
+    def command(app: App, since: date | str | None, until: date | str | None, tz: str | None, tools: tuple[str, ...],
                 projects: tuple[str, ...], breakdown: str | None, order: str, week_start: str | None,
                 no_import: bool, prices: tuple[Path, ...], discount: str | None, output: str) -> None:
         apply_pricing_flags(app, prices, discount)
         settings = app.settings
         imported = None if no_import else app.import_logs()
         app.reprice_if_needed()
+        tz = tz or settings.tz
         options = ReportOptions(
-            kind=kind, tz=tz or settings.tz, since=since, until=until, tools=tools, projects=projects,
+            kind=kind, tz=tz, since=resolve_day(since, tz), until=resolve_day(until, tz), tools=tools,
+            projects=projects,
             breakdown=breakdown == "model", order=order,  # type: ignore[arg-type]
             week_start=parse_week_start(week_start) if week_start else settings.week_start,
             discount=app.discount,

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 from ..events import UsageEvent
 from ..money import PICOS_PER_MICRO, round_half_even_div
@@ -135,9 +136,12 @@ def build_model_price(entry: PriceEntry) -> ModelPrice:
 class PriceBook:
     """Model prices, looked up by any spelling of a model id, with a content-derived version."""
 
-    def __init__(self, entries: Mapping[str, PriceEntry], as_of: str, sources: Iterable[str] = ()):
+    def __init__(self, entries: Mapping[str, PriceEntry], as_of: str, sources: Iterable[str] = (),
+                 files: Iterable[Path] = ()):
         self.as_of = as_of
         self.sources = list(sources)
+        self.files = list(files)
+        """The price files applied over the bundled table (a parse worker rebuilds the book from them)."""
         self.entries = dict(entries)
         self.models: dict[str, ModelPrice] = {}
         self._names: dict[str, ModelPrice] = {}
@@ -181,6 +185,8 @@ class PriceBook:
             event.priced_model = None
             return
         event.priced_model = price.name
+        if event.provider is None:  # so per-provider discounts apply to events that did not say
+            event.provider = price.provider
         event.cost_micros = cost_micros(event, price)
 
 

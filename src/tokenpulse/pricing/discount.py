@@ -29,8 +29,12 @@ class Discount:
         return self.by_provider.get((provider or "").lower(), self.default)
 
     def effective(self, list_micros: int, provider: str | None) -> int:
-        factor = 1 - self.rate(provider)
-        return int((Decimal(list_micros) * factor).to_integral_value(rounding=ROUND_HALF_EVEN))
+        return self.effective_total({provider: list_micros})
+
+    def effective_total(self, list_by_provider: Mapping[str | None, int]) -> int:
+        """Σ list × (1 − rate) over providers, exactly, rounded once half to even."""
+        exact = sum((Decimal(micros) * (1 - self.rate(p)) for p, micros in list_by_provider.items()), Decimal(0))
+        return int(exact.to_integral_value(rounding=ROUND_HALF_EVEN))
 
     def describe(self) -> dict[str, str]:
         """{"default": "12.5%", "anthropic": "10%"}."""

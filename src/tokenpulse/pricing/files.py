@@ -40,8 +40,8 @@ def _decimal(value: Any, where: str) -> Decimal:
 # --- the tokenpulse TOML format -------------------------------------------------------------------
 
 
-def parse_toml_table(data: Mapping[str, Any], source: str) -> tuple[str, dict[str, PriceEntry]]:
-    as_of = str(data.get("as_of", "unknown"))
+def parse_toml_table(data: Mapping[str, Any], source: str) -> tuple[str | None, dict[str, PriceEntry]]:
+    as_of = str(data["as_of"]) if "as_of" in data else None
     models = data.get("models")
     if not isinstance(models, Mapping):
         raise PriceDataError(f"{source}: no [models] table")
@@ -177,7 +177,8 @@ def parse_litellm(data: Mapping[str, Any], source: str) -> dict[str, PriceEntry]
 
 def bundled_table() -> tuple[str, dict[str, PriceEntry]]:
     text = resources.files("tokenpulse.pricing").joinpath(BUNDLED).read_text(encoding="utf-8")
-    return parse_toml_table(tomllib.loads(text), "bundled")
+    as_of, entries = parse_toml_table(tomllib.loads(text), "bundled")
+    return as_of or "unknown", entries
 
 
 def read_price_file(path: Path) -> tuple[str | None, dict[str, PriceEntry]]:
@@ -230,6 +231,7 @@ def merge_entries(base: dict[str, PriceEntry], update: Mapping[str, PriceEntry])
 
 def load_price_book(extra_files: Iterable[Path] = ()) -> PriceBook:
     """The bundled table, patched by each supplied file in order."""
+    extra_files = list(extra_files)
     as_of, entries = bundled_table()
     sources = ["bundled"]
     for path in extra_files:
@@ -238,4 +240,4 @@ def load_price_book(extra_files: Iterable[Path] = ()) -> PriceBook:
         sources.append(str(path))
         if file_as_of:
             as_of = max(as_of, file_as_of)
-    return PriceBook(entries, as_of=as_of, sources=sources)
+    return PriceBook(entries, as_of=as_of, sources=sources, files=[Path(p) for p in extra_files])

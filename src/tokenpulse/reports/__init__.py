@@ -22,7 +22,7 @@ from ..store import Store, UsageQuery, UsageRow
 ReportKind = Literal["daily", "weekly", "monthly", "session", "blocks"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly", "monthly", "session", "blocks")
 _GROUP = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session", "blocks": "hour"}
-_MTOK_QUANTUM = Decimal("0.0001")
+_MTOK_QUANTUM = Decimal("0.000001")
 
 
 def zone(tz: str) -> ZoneInfo:
@@ -51,13 +51,19 @@ class Totals:
     cache_read_tokens: int = 0
     reasoning_tokens: int = 0
     cost_micros: int = 0
-    effective_micros: int = 0
+    list_by_provider: dict[str | None, int] = field(default_factory=dict)
+    discount: Discount = field(default_factory=Discount)
     unpriced: dict[str, Unpriced] = field(default_factory=dict)
-    _priced_tokens: int = 0
+    priced_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @property
+    def effective_micros(self) -> int:
+        """List cost less the discount, from the exact per-provider sums (rounded once)."""
+        return self.discount.effective_total(self.list_by_provider)
 
     @property
     def complete(self) -> bool:
@@ -66,13 +72,14 @@ class Totals:
 
     @property
     def cost_per_mtok(self) -> Decimal | None:
-        """List USD per million priced tokens (micro-USD per token is USD per million tokens)."""
-        if not self._priced_tokens:
+        """List USD per million priced tokens, exact (micro-USD per token is USD per million tokens)."""
+        if not self.priced_tokens:
             return None
-        return (Decimal(self.cost_micros) / self._priced_tokens).quantize(_MTOK_QUANTUM)
+        return Decimal(self.cost_micros) / self.priced_tokens
 
     def add_row(self, row: UsageRow, discount: Discount) -> None:
         tokens = row.input_tokens + row.output_tokens + row.cache_write_tokens + row.cache_read_tokens
+        self.discount = discount
         self.requests += row.requests
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
@@ -81,7 +88,7 @@ class Totals:
         self.cache_read_tokens += row.cache_read_tokens
         self.reasoning_tokens += row.reasoning_tokens
         self.cost_micros += row.cost_micros
-        self.effective_micros += discount.effective(row.cost_micros, row.provider)
+        self.list_by_provider[row.provider] = self.list_by_provider.get(row.provider, 0) + row.cost_micros
         if row.unpriced_requests:
             # Unpriced usage is listed with its tokens, never counted as $0. (A model is priced for all
             # of a row's requests or for none, except briefly while a new price book is applied.)
@@ -90,12 +97,15 @@ class Totals:
             entry.requests += row.unpriced_requests
             entry.tokens += tokens
         else:
-            self._priced_tokens += tokens
+            self.priced_tokens += tokens
 
     def merge(self, other: Totals) -> None:
         for name in ("requests", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "effective_micros", "_priced_tokens"):
+                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "priced_tokens"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.discount = other.discount
+        for provider, micros in other.list_by_provider.items():
+            self.list_by_provider[provider] = self.list_by_provider.get(provider, 0) + micros
         for name, u in other.unpriced.items():
             mine = self.unpriced.setdefault(name, Unpriced(name))
             mine.requests += u.requests
@@ -113,7 +123,7 @@ class Totals:
             "total_tokens": self.total_tokens,
             "cost_usd": micros_to_decimal_usd(self.cost_micros),
             "effective_cost_usd": micros_to_decimal_usd(self.effective_micros),
-            "cost_per_mtok_usd": self.cost_per_mtok,
+            "cost_per_mtok_usd": None if self.cost_per_mtok is None else self.cost_per_mtok.quantize(_MTOK_QUANTUM),
             "cost_complete": self.complete,
             "unpriced": [{"model": u.model, "requests": u.requests, "tokens": u.tokens}
                          for u in sorted(self.unpriced.values(), key=lambda u: u.model)],
@@ -216,7 +226,7 @@ def build_report(store: Store, options: ReportOptions, meta: dict[str, Any] | No
         rows = _fold(usage, options)
     if options.order == "desc":
         rows.reverse()
-    totals = Totals()
+    totals = Totals(discount=options.discount)
     for row in rows:
         totals.merge(row.totals)
     return Report(options=options, rows=rows, totals=totals, meta=dict(meta or {}))

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from ..events import OutcomeEvent, UsageEvent
+from ..events import OutcomeEvent, UsageEvent, explain_validation
 
 
 class LineError(NamedTuple):
@@ -89,5 +89,4 @@ def explain_rejected_line(raw: bytes, exc: msgspec.ValidationError,
         return f"invalid JSON: {decode_exc}"
     if not relevant(obj):
         return None
-    # msgspec names the field as `$.message.usage.input_tokens`; keep the message short.
-    return "unexpected value: " + str(exc).replace(" - at `$.", " at `")
+    return explain_validation(exc)[1]

@@ -10,7 +10,7 @@ a write and the rebuild only delays the rebuild).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -95,7 +95,29 @@ class DuckDBStore:
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._depth = 0
         if not read_only:
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self.con.close()
+                raise
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query, with the result read to the end (DuckDB refuses to register an
+        Arrow table while an earlier result is still open)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    @contextmanager
+    def _registered(self, name: str, table: Any) -> Iterator[None]:
+        """An Arrow table visible to SQL as `name` for the block."""
+        self.con.register(name, table)
+        try:
+            yield
+        finally:
+            # After a failed statement the transaction is aborted and unregistering fails too; the
+            # first error is the one worth seeing.
+            with suppress(duckdb.Error):
+                self.con.unregister(name)
 
     # --- schema ---------------------------------------------------------------------------------
 
@@ -147,7 +169,7 @@ class DuckDBStore:
         if processes < 2:
             yield
             return
-        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        threads = self._one("SELECT current_setting('threads')")[0]
         self.con.execute("SET threads = 1")
         try:
             yield
@@ -155,7 +177,7 @@ class DuckDBStore:
             self.con.execute(f"SET threads = {int(threads)}")
 
     def schema_version(self) -> int:
-        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        return self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
 
     def close(self) -> None:
         self.con.close()
@@ -206,14 +228,12 @@ class DuckDBStore:
     def _merge_usage(self, batch: pa.Table, now: datetime, result: WriteResult) -> None:
         """Insert new ids; replace stored copies that rank lower; leave the rest (ids unique in `batch`)."""
         con = self.con
-        con.register("batch_in", batch)
-        try:
+        with self._registered("batch_in", batch):
             con.execute("""
                 CREATE OR REPLACE TEMP TABLE clash AS
                 SELECT b.id, b.rank > e.rank AS better, e.ts AS old_ts
                 FROM batch_in b JOIN events e USING (id)""")
-            existing, better = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE better) FROM clash").fetchone()
+            existing, better = self._one("SELECT count(*), count(*) FILTER (WHERE better) FROM clash")
             # Hours whose summaries change: where the written copies fall, and where replaced copies were.
             con.execute("""
                 INSERT INTO dirty_hours
@@ -229,19 +249,17 @@ class DuckDBStore:
                 SELECT b.*, ?::TIMESTAMP AS ingested_at FROM batch_in b
                     ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)""", [now])
             con.execute("DROP TABLE clash")
-        finally:
-            con.unregister("batch_in")
         result.new += batch.num_rows - existing
         result.updated += better
         result.unchanged += existing - better
 
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
-        before = self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0]
+        before = self._one("SELECT count(*) FROM outcomes")[0]
         self._insert_rows("outcomes", _OUTCOME_COLUMNS, [
             (o.id, _naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
              extra_json(o.extra), now) for o in outcomes],
             "OR IGNORE")
-        return self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0] - before
+        return self._one("SELECT count(*) FROM outcomes")[0] - before
 
     def _insert_rows(self, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple], mode: str) -> None:
         """Insert many rows at once through Arrow (DuckDB's executemany runs one statement per row)."""
@@ -251,15 +269,12 @@ class DuckDBStore:
         data = {name: pa.array(list(values), types[kind]) for (name, kind), values
                 in zip(columns, zip(*rows, strict=True), strict=True)}
         names = ", ".join(f'"{name}"' for name, _ in columns)
-        self.con.register("rows_in", pa.table(data))
-        try:
+        with self._registered("rows_in", pa.table(data)):
             self.con.execute(f"INSERT {mode} INTO {table} ({names}) SELECT * FROM rows_in")
-        finally:
-            self.con.unregister("rows_in")
 
     def refresh_rollups(self) -> None:
         con = self.con
-        if not con.execute("SELECT 1 FROM dirty_hours LIMIT 1").fetchone():
+        if not self._one("SELECT 1 FROM dirty_hours LIMIT 1"):
             return
         with self.transaction():
             con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
@@ -364,39 +379,40 @@ class DuckDBStore:
             yield OutcomeEvent(**values)
 
     def stale_price_versions(self, version: str) -> int:
-        return self.con.execute(
-            "SELECT count(*) FROM events WHERE price_version IS DISTINCT FROM ?", [version]).fetchone()[0]
+        return self._one("SELECT count(*) FROM events WHERE price_version IS DISTINCT FROM ?", [version])[0]
 
-    def reprice(self, book: PriceBook, only_stale: bool = True) -> int:
-        """Recompute list costs with `book`; returns how many events changed."""
-        where = "WHERE price_version IS DISTINCT FROM ?" if only_stale else ""
-        params = [book.version] if only_stale else []
-        events = list(self._iter_usage_where(where, params))
-        if not events:
-            return 0
-        for event in events:
-            book.price(event)
+    def reprice(self, book: PriceBook, only_stale: bool = True, batch: int = 50_000) -> int:
+        """Recompute list costs with `book`, in batches; returns how many events were re-priced."""
         import pyarrow as pa
 
-        table = pa.table({
-            "id": pa.array([e.id for e in events], pa.string()),
-            "cost_micros": pa.array([e.cost_micros for e in events], pa.int64()),
-            "priced_model": pa.array([e.priced_model for e in events], pa.string()),
-            "price_version": pa.array([e.price_version for e in events], pa.string()),
-        })
-        con = self.con
-        con.register("repriced", table)
-        try:
-            with self.transaction():
-                con.execute("""INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', e.ts)
-                               FROM events e JOIN repriced r USING (id) ON CONFLICT DO NOTHING""")
-                con.execute("""UPDATE events SET cost_micros = r.cost_micros, priced_model = r.priced_model,
-                                      price_version = r.price_version
-                               FROM repriced r WHERE events.id = r.id""")
-        finally:
-            con.unregister("repriced")
+        stale = "price_version IS DISTINCT FROM ?" if only_stale else "TRUE"
+        done = 0
+        after = ""
+        while True:
+            events = list(self._iter_usage_where(
+                f"WHERE {stale} AND id > ? ORDER BY id LIMIT {batch}",
+                ([book.version] if only_stale else []) + [after]))
+            if not events:
+                break
+            for event in events:
+                book.price(event)
+            table = pa.table({
+                "id": pa.array([e.id for e in events], pa.string()),
+                "cost_micros": pa.array([e.cost_micros for e in events], pa.int64()),
+                "priced_model": pa.array([e.priced_model for e in events], pa.string()),
+                "price_version": pa.array([e.price_version for e in events], pa.string()),
+                "provider": pa.array([e.provider for e in events], pa.string()),
+            })
+            with self._registered("repriced", table), self.transaction():
+                self.con.execute("""INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', e.ts)
+                                    FROM events e JOIN repriced r USING (id) ON CONFLICT DO NOTHING""")
+                self.con.execute("""UPDATE events SET cost_micros = r.cost_micros, priced_model = r.priced_model,
+                                           price_version = r.price_version, provider = r.provider
+                                    FROM repriced r WHERE events.id = r.id""")
+            done += len(events)
+            after = events[-1].id
         self.refresh_rollups()
-        return len(events)
+        return done
 
     def _iter_usage_where(self, where: str, params: list[Any]) -> Iterator[UsageEvent]:
         cursor = self.con.cursor()
@@ -417,6 +433,6 @@ class DuckDBStore:
 
     def counts(self) -> dict[str, int]:
         return {
-            table: self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            table: self._one(f"SELECT count(*) FROM {table}")[0]
             for table in ("events", "outcomes", "source_files", "ingest_errors")
         }

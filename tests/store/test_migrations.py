@@ -1,0 +1,208 @@
+"""Numbered, append-only migrations of the DuckDB store: blank, current, older and newer stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tokenpulse.errors import StoreError
+from tokenpulse.store import migrate
+from tokenpulse.store.duckdb import DuckDBStore
+from tokenpulse.store.migrate import Migration, migrations_for
+
+# The schema 0001_events.sql creates (plus the bookkeeping table), as (column, type, nullable).
+EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
+    "schema_migrations": [
+        ("version", "INTEGER", False), ("name", "VARCHAR", False), ("applied_at", "TIMESTAMP", False),
+    ],
+    "events": [
+        ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("person", "VARCHAR", True),
+        ("tool", "VARCHAR", False), ("provider", "VARCHAR", True), ("model", "VARCHAR", True),
+        ("priced_model", "VARCHAR", True),
+        ("input_tokens", "BIGINT", False), ("output_tokens", "BIGINT", False),
+        ("cache_read_tokens", "BIGINT", False), ("cache_write_tokens", "BIGINT", False),
+        ("cache_write_1h_tokens", "BIGINT", False), ("reasoning_tokens", "BIGINT", False),
+        ("web_search_requests", "BIGINT", False),
+        ("session", "VARCHAR", True), ("project", "VARCHAR", True), ("request_id", "VARCHAR", True),
+        ("status", "VARCHAR", False), ("duration_ms", "BIGINT", True), ("prompt_hash", "VARCHAR", True),
+        ("speed", "VARCHAR", True), ("service_tier", "VARCHAR", True), ("inference_geo", "VARCHAR", True),
+        ("reported_cost_micros", "BIGINT", True), ("cost_micros", "BIGINT", True),
+        ("price_version", "VARCHAR", True), ("source", "VARCHAR", False), ("confidence", "VARCHAR", False),
+        ("rank", "BIGINT", False), ("extra", "JSON", True), ("ingested_at", "TIMESTAMP", False),
+    ],
+    "outcomes": [
+        ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("person", "VARCHAR", True),
+        ("tool", "VARCHAR", True), ("type", "VARCHAR", False), ("count", "BIGINT", False),
+        ("session", "VARCHAR", True), ("project", "VARCHAR", True), ("source", "VARCHAR", False),
+        ("extra", "JSON", True), ("ingested_at", "TIMESTAMP", False),
+    ],
+    "usage_hourly": [
+        ("hour", "TIMESTAMP", False), ("person", "VARCHAR", True), ("tool", "VARCHAR", False),
+        ("provider", "VARCHAR", True), ("model", "VARCHAR", True), ("project", "VARCHAR", True),
+        ("session", "VARCHAR", True), ("source", "VARCHAR", False), ("confidence", "VARCHAR", False),
+        ("requests", "BIGINT", False), ("input_tokens", "BIGINT", False), ("output_tokens", "BIGINT", False),
+        ("cache_read_tokens", "BIGINT", False), ("cache_write_tokens", "BIGINT", False),
+        ("cache_write_1h_tokens", "BIGINT", False), ("reasoning_tokens", "BIGINT", False),
+        ("cost_micros", "BIGINT", False), ("unpriced_requests", "BIGINT", False),
+        ("first_ts", "TIMESTAMP", False), ("last_ts", "TIMESTAMP", False),
+    ],
+    "dirty_hours": [("hour", "TIMESTAMP", False)],
+    "source_files": [
+        ("path", "VARCHAR", False), ("format", "VARCHAR", False), ("device", "BIGINT", False),
+        ("inode", "BIGINT", False), ("size", "BIGINT", False), ("mtime_ns", "BIGINT", False),
+        ("offset", "BIGINT", False), ("lines", "BIGINT", False), ("head_hash", "VARCHAR", False),
+        ("tail_open", "BOOLEAN", False), ("parser_state", "JSON", True), ("updated_at", "TIMESTAMP", False),
+    ],
+    "ingest_errors": [
+        ("path", "VARCHAR", False), ("line", "BIGINT", False), ("message", "VARCHAR", False),
+        ("seen_at", "TIMESTAMP", False),
+    ],
+}
+
+
+def schema_of(store: DuckDBStore) -> dict[str, list[tuple[str, str, bool]]]:
+    rows = store.con.execute("""
+        SELECT table_name, column_name, data_type, is_nullable = 'YES'
+        FROM information_schema.columns WHERE table_schema = 'main'
+        ORDER BY table_name, ordinal_position""").fetchall()
+    schema: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, column, kind, nullable in rows:
+        schema.setdefault(table, []).append((column, kind, nullable))
+    return schema
+
+
+def applied(store: DuckDBStore) -> list[tuple[int, str]]:
+    return store.con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "db" / "tokenpulse.duckdb"
+
+
+def with_extra(*extra: Migration):
+    """A stand-in for `migrations_for`: the real migrations plus `extra` (as if a newer release shipped them)."""
+    real = migrations_for("duckdb")
+
+    def fake(backend: str) -> list[Migration]:
+        assert backend == "duckdb"
+        return [*real, *extra]
+    return fake
+
+
+def test_the_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
+    found = migrations_for("duckdb")
+    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    assert found[0].name == "events"
+
+
+def test_a_blank_store_gets_every_migration_and_exactly_the_expected_schema(db_path: Path) -> None:
+    store = DuckDBStore(db_path)
+    try:
+        assert applied(store) == [(m.version, m.name) for m in migrations_for("duckdb")]
+        assert store.schema_version() == len(migrations_for("duckdb"))
+        assert schema_of(store) == EXPECTED_SCHEMA
+        assert store.counts() == {"events": 0, "outcomes": 0, "source_files": 0, "ingest_errors": 0}
+    finally:
+        store.close()
+
+
+def test_reopening_a_current_store_applies_nothing(db_path: Path) -> None:
+    store = DuckDBStore(db_path)
+    first = store.con.execute("SELECT version, name, applied_at FROM schema_migrations").fetchall()
+    store.close()
+    store = DuckDBStore(db_path)
+    try:
+        assert store.con.execute("SELECT version, name, applied_at FROM schema_migrations").fetchall() == first
+        assert schema_of(store) == EXPECTED_SCHEMA
+    finally:
+        store.close()
+
+
+def test_a_store_written_by_a_newer_tokenpulse_is_refused(db_path: Path) -> None:
+    store = DuckDBStore(db_path)
+    store.con.execute("INSERT INTO schema_migrations VALUES (99, 'from_the_future', now()::TIMESTAMP)")
+    store.close()
+    with pytest.raises(StoreError, match="newer tokenpulse.*99"):
+        DuckDBStore(db_path)
+
+
+def test_an_older_store_is_upgraded_once(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    DuckDBStore(db_path).close()  # a store made by the release that knew only the shipped migrations
+    next_version = len(migrations_for("duckdb")) + 1
+    extra = Migration(next_version, "test_budgets", """
+        CREATE TABLE test_budgets (person VARCHAR PRIMARY KEY, monthly_micros BIGINT NOT NULL);
+        INSERT INTO test_budgets VALUES ('alice@example.com', 50000000);
+        ALTER TABLE events ADD COLUMN test_team VARCHAR;""")
+    monkeypatch.setattr(migrate, "migrations_for", with_extra(extra))
+
+    store = DuckDBStore(db_path)
+    try:
+        assert applied(store)[-1] == (next_version, "test_budgets")
+        assert store.schema_version() == next_version
+        assert store.con.execute("SELECT * FROM test_budgets").fetchall() == [("alice@example.com", 50_000_000)]
+        assert ("test_team", "VARCHAR", True) in schema_of(store)["events"]
+    finally:
+        store.close()
+
+    store = DuckDBStore(db_path)  # opening again: nothing to do (the INSERT did not run twice)
+    try:
+        versions = [v for v, _ in applied(store)]
+        assert versions == list(range(1, next_version + 1))
+        assert store.con.execute("SELECT count(*) FROM test_budgets").fetchone() == (1,)
+    finally:
+        store.close()
+
+
+def test_a_failing_migration_leaves_no_trace_and_is_retried(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    DuckDBStore(db_path).close()
+    next_version = len(migrations_for("duckdb")) + 1
+    broken = Migration(next_version, "broken", """
+        CREATE TABLE half_done (x INTEGER);
+        INSERT INTO no_such_table VALUES (1);""")
+    monkeypatch.setattr(migrate, "migrations_for", with_extra(broken))
+    with pytest.raises(StoreError, match=f"migration {next_version:04d}_broken failed"):
+        DuckDBStore(db_path)
+
+    fixed = Migration(next_version, "broken", "CREATE TABLE half_done (x INTEGER);")
+    monkeypatch.setattr(migrate, "migrations_for", with_extra(fixed))
+    store = DuckDBStore(db_path)
+    try:
+        assert [v for v, _ in applied(store)] == list(range(1, next_version + 1))
+        assert store.con.execute("SELECT count(*) FROM half_done").fetchone() == (0,)
+    finally:
+        store.close()
+
+
+def test_failed_migration_is_rolled_back(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    DuckDBStore(db_path).close()
+    next_version = len(migrations_for("duckdb")) + 1
+    broken = Migration(next_version, "broken", """
+        CREATE TABLE half_done (x INTEGER);
+        INSERT INTO no_such_table VALUES (1);""")
+    monkeypatch.setattr(migrate, "migrations_for", with_extra(broken))
+    with pytest.raises(StoreError):
+        DuckDBStore(db_path)
+    monkeypatch.undo()
+
+    store = DuckDBStore(db_path)  # the shipped code: sees the store as it was before the failed attempt
+    try:
+        assert [v for v, _ in applied(store)] == [m.version for m in migrations_for("duckdb")]
+        assert schema_of(store) == EXPECTED_SCHEMA  # no `half_done` table
+    finally:
+        store.close()
+
+
+def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "pkg" / "migrations" / "duckdb"
+    folder.mkdir(parents=True)
+    (folder / "0001_first.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (folder / "0003_third.sql").write_text("CREATE TABLE c (x INTEGER);")
+    (folder / "README.md").write_text("not a migration")
+    monkeypatch.setattr(migrate.resources, "files", lambda package: tmp_path / "pkg")
+    with pytest.raises(StoreError, match=r"not numbered 1\.\.n without gaps: \[1, 3\]"):
+        migrations_for("duckdb")
+
+    (folder / "0002_second.sql").write_text("CREATE TABLE b (x INTEGER);")
+    assert [(m.version, m.name) for m in migrations_for("duckdb")] == [(1, "first"), (2, "second"), (3, "third")]
