@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenpulse import ingest
+from tokenpulse import lines
 from tokenpulse.ingest import ImportReport, run_import
 from tokenpulse.pricing import PriceBook
 from tokenpulse.sources import Root
@@ -591,9 +591,9 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_is_kept(
 def test_an_over_long_line_is_skipped_and_the_following_lines_are_read(
         projects: Path, store: DuckDBStore, book: PriceBook, monkeypatch: pytest.MonkeyPatch,
         chunk_bytes: int | None) -> None:
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 2_000)  # ordinary lines here are about 500 bytes
+    monkeypatch.setattr(lines, "MAX_LINE_BYTES", 2_000)  # ordinary lines here are about 500 bytes
     if chunk_bytes:
-        monkeypatch.setattr(ingest, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(lines, "CHUNK_BYTES", chunk_bytes)
     path = projects / "proj" / "sess-1.jsonl"
     path.write_bytes(assistant("msg_a", "2026-03-02T10:00:00.000Z", 100)          # 1
                      + user("2026-03-02T10:00:30.000Z", "x" * 5_000)              # 2 too long
@@ -609,8 +609,8 @@ def test_an_over_long_line_is_skipped_and_the_following_lines_are_read(
 
 def test_an_unterminated_over_long_last_line_is_left_pending(
         projects: Path, store: DuckDBStore, book: PriceBook, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 2_000)
-    monkeypatch.setattr(ingest, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(lines, "MAX_LINE_BYTES", 2_000)
+    monkeypatch.setattr(lines, "CHUNK_BYTES", 256)
     path = projects / "proj" / "sess-1.jsonl"
     first = assistant("msg_a", "2026-03-02T10:00:00.000Z", 100)
     path.write_bytes(first + b'{"type":"user","message":{"content":"' + b"y" * 5_000)
@@ -631,7 +631,7 @@ def test_an_unterminated_over_long_last_line_is_left_pending(
 @pytest.mark.parametrize("chunk_bytes", [7, 100, 4096])
 def test_reading_in_small_chunks_gives_the_same_result(
         copy_data, store: DuckDBStore, book: PriceBook, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int) -> None:
-    monkeypatch.setattr(ingest, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(lines, "CHUNK_BYTES", chunk_bytes)
     report = run_import(store, book, sample_roots(copy_data), workers=0)
     assert (report.lines_read, report.errors_total, report.partial) == (SAMPLE_LINES, 0, False)
     assert totals(store, "claude_code")[:5] == CLAUDE_SAMPLES
