@@ -359,6 +359,8 @@ def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | 
             if forget:
                 store.write_batch([], forget_files=forget)
             store.refresh_rollups()
+    if plans or forget:
+        store.checkpoint()
     return report
 
 

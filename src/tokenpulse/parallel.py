@@ -27,6 +27,10 @@ from .errors import TokenpulseError
 from .ingest import Chunk, FilePlan, process_files
 
 
+WORKER_BATCH_EVENTS = 10_000
+"""Events per chunk a worker sends: small enough to keep each worker near 100 MB."""
+
+
 class ImportFailed(TokenpulseError):
     """A parse worker stopped unexpectedly; nothing it had not handed over was saved."""
 
@@ -120,7 +124,8 @@ def _worker_main() -> None:
         book = load_price_book([Path(p) for p in price_files])
         if book.version != version:
             raise ImportFailed(f"worker built price book {book.version}, expected {version}")
-        for chunk in process_files(plans, book, person, on_bytes=lambda n: send(("progress", n, None))):
+        for chunk in process_files(plans, book, person, batch_events=WORKER_BATCH_EVENTS,
+                                   on_bytes=lambda n: send(("progress", n, None))):
             table = usage_table(chunk.usage)
             chunk.usage = []
             send(("chunk", to_ipc(table), chunk))

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+from ..cache import ReportCache, load_snapshot, save_snapshot
 from ..config import Settings, load_settings
-from ..ingest import ImportReport, run_import
+from ..ingest import ImportReport, plan_import, run_import
 from ..pricing import Discount, PriceBook, load_price_book
+from ..reports import Report, ReportOptions, build_report
 from ..sources import Root, default_roots
-from ..store import Store, open_store
+from ..store import Store, open_store, store_generation
 from .progress import ByteProgress
 
 
@@ -49,13 +51,42 @@ class App:
             self._store.close()
             self._store = None
 
+    @property
+    def cache_dir(self) -> Path:
+        return self.settings.home / "cache"
+
     def import_logs(self, roots: Sequence[Root] | None = None) -> ImportReport:
         """Import what is new from `roots` (default: the standard local log locations).
 
-        A progress bar shows on stderr when it is a terminal and there are megabytes to read."""
+        When the last import's read positions show nothing new, the store is not even opened. A progress
+        bar shows on stderr when it is a terminal and there are megabytes to read."""
+        roots = list(default_roots() if roots is None else roots)
+        db = self.settings.db
+        snapshot = load_snapshot(self.cache_dir, db)
+        if snapshot is not None:
+            quick = ImportReport(roots=[str(r.path) for r in roots])
+            plans, forget = plan_import(roots, snapshot, quick)
+            if not plans and not forget:
+                return quick
         with ByteProgress(enabled=sys.stderr.isatty(), label="Importing") as progress:
-            return run_import(self.store, self.book, list(default_roots() if roots is None else roots),
-                              person=self.settings.person, on_progress=progress.update)
+            report = run_import(self.store, self.book, roots, person=self.settings.person,
+                                on_progress=progress.update)
+        save_snapshot(self.cache_dir, db, self.store.file_states())
+        return report
+
+    def report(self, options: ReportOptions, imported: ImportReport | None) -> Report:
+        """The report for `options`: computed from the store, or the same report computed earlier from
+        the same data (blocks depend on the clock and are always computed)."""
+        db = self.settings.db
+        cache = ReportCache(self.cache_dir) if options.kind != "blocks" else None
+        report = cache.get(cache.key(options, self.book.version, store_generation(db))) if cache else None
+        if report is None:
+            self.reprice_if_needed()
+            report = build_report(self.store, options, {"price_version": self.book.version, "store": str(db)})
+            if cache:
+                cache.put(cache.key(options, self.book.version, store_generation(db)), report)
+        report.meta["import"] = imported.to_json() if imported else None
+        return report
 
     def reprice_if_needed(self) -> int:
         """Re-price events priced with another price book (the book changed since they were stored)."""

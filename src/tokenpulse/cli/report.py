@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import parse_week_start
-from ..reports import REPORT_KINDS, ReportKind, ReportOptions, build_report
+from ..reports import REPORT_KINDS, ReportKind, ReportOptions
 from .app import App
 from .importing import apply_pricing_flags, warn_import_problems
 from .options import discount_option, output_options, period_options, prices_option, resolve_day
@@ -40,7 +40,6 @@ def _make_command(kind: ReportKind) -> click.Command:
         apply_pricing_flags(app, prices, discount)
         settings = app.settings
         imported = None if no_import else app.import_logs()
-        app.reprice_if_needed()
         tz = tz or settings.tz
         options = ReportOptions(
             kind=kind, tz=tz, since=resolve_day(since, tz), until=resolve_day(until, tz), tools=tools,
@@ -49,9 +48,7 @@ def _make_command(kind: ReportKind) -> click.Command:
             week_start=parse_week_start(week_start) if week_start else settings.week_start,
             discount=app.discount,
         )
-        meta = {"price_version": app.book.version, "store": app.store.path,
-                "import": imported.to_json() if imported else None}
-        render_report(build_report(app.store, options, meta), output)
+        render_report(app.report(options, imported), output)
         if imported is not None:
             warn_import_problems(imported)
             if imported.partial:

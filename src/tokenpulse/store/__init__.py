@@ -126,6 +126,10 @@ class Store(Protocol):
         """`processes` other processes are busy on this machine's cores for the duration (a hint)."""
         ...
 
+    def checkpoint(self) -> None:
+        """Settle what was written into the store's main file (after a batch of writes)."""
+        ...
+
     def refresh_rollups(self) -> None:
         """Bring the summaries up to date with every event written so far."""
         ...
@@ -145,6 +149,13 @@ class Store(Protocol):
     def recent_errors(self, limit: int = 50) -> list[IngestError]: ...
 
     def close(self) -> None: ...
+
+
+def store_generation(location: str | Path) -> str:
+    """A value that changes whenever the store at `location` is written, read without opening it."""
+    from .generation import generation
+
+    return generation(Path(location))
 
 
 def open_store(location: str | Path, *, read_only: bool = False) -> Store:

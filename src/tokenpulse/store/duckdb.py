@@ -24,6 +24,7 @@ from ..errors import StoreError
 from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
+from .generation import bump_generation
 from .migrate import Migration, apply_all
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class DuckDBStore:
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                             [migration.version, migration.name, _naive_utc(datetime.now(UTC))])
                 con.execute("COMMIT")
+                bump_generation(Path(self.path))
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
                 raise StoreError(f"migration {migration.version:04d}_{migration.name} failed on "
@@ -160,6 +162,7 @@ class DuckDBStore:
             raise
         else:
             self.con.execute("COMMIT")
+            bump_generation(Path(self.path))
         finally:
             self._depth = 0
 
@@ -175,6 +178,11 @@ class DuckDBStore:
             yield
         finally:
             self.con.execute(f"SET threads = {int(threads)}")
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file now, so closing later changes nothing (the
+        store's generation then stays what the caches beside it recorded)."""
+        self.con.execute("CHECKPOINT")
 
     def schema_version(self) -> int:
         return self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
@@ -412,6 +420,8 @@ class DuckDBStore:
             done += len(events)
             after = events[-1].id
         self.refresh_rollups()
+        if done:
+            self.checkpoint()
         return done
 
     def _iter_usage_where(self, where: str, params: list[Any]) -> Iterator[UsageEvent]:
