@@ -21,6 +21,7 @@ Python runs with its bytecode compiled, as after any install (`compileall` runs 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -47,10 +48,8 @@ def tree_pss_mb(pid: int) -> float:
     """Memory of a process and its children together, in MB: the sum of their proportional set sizes
     (PSS), which counts pages the processes share (libraries) once rather than once per process."""
     pids = [pid]
-    try:
+    with contextlib.suppress(OSError):
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
     total_kb = 0
     for p in pids:
         try:

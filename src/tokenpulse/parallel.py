@@ -26,7 +26,6 @@ from typing import Any, BinaryIO
 from .errors import TokenpulseError
 from .ingest import Chunk, FilePlan, process_files
 
-
 WORKER_BATCH_EVENTS = 10_000
 """Events per chunk a worker sends: small enough to keep each worker near 100 MB."""
 
