@@ -422,3 +422,28 @@ def test_everything_together_keeps_ids_unique(store: DuckDBStore, book: PriceBoo
     assert one(store, "SELECT count(*), count(DISTINCT id) FROM events") == (21, 21)
     assert one(store, "SELECT sum(output_tokens) FROM events") == (19 * 12 + 10 + 10,)
     assert_rollups_match_events(store)
+
+
+def test_a_store_held_by_another_process_is_waited_for_then_reported(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tokenpulse.errors import StoreError
+
+    path = tmp_path / "held.duckdb"
+    DuckDBStore(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time\n"
+        f"c = duckdb.connect({str(path)!r})\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.readline()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="in use by another process"):
+            DuckDBStore(path, lock_wait=0.3)
+        assert time.monotonic() - started >= 0.3
+    finally:
+        holder.communicate("\n")
+    DuckDBStore(path, lock_wait=0.3).close()  # free again

@@ -8,9 +8,10 @@ MIN_BYTES = 4 << 20
 
 
 class ByteProgress:
-    def __init__(self, enabled: bool, label: str):
+    def __init__(self, enabled: bool, label: str, console: Any = None):
         self.enabled = enabled
         self.label = label
+        self.console = console
         self._progress: Any = None
         self._task: Any = None
 
@@ -33,7 +34,7 @@ class ByteProgress:
 
             self._progress = Progress(TextColumn(self.label), BarColumn(), DownloadColumn(),
                                       TransferSpeedColumn(), TimeRemainingColumn(),
-                                      console=Console(stderr=True), transient=True)
+                                      console=self.console or Console(stderr=True), transient=True)
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=total)
         self._progress.update(self._task, completed=done, total=total)

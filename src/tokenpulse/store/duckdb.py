@@ -9,6 +9,7 @@ a write and the rebuild only delays the rebuild).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 BACKEND = "duckdb"
 DEFAULT_MEMORY_LIMIT = "256MB"
+LOCK_WAIT_SECONDS = 15.0
+"""How long to wait for another tokenpulse process (an import, say) to let go of the file."""
 """DuckDB spills beyond this; reports read small summaries, and imports stream in batches."""
 
 _USAGE_FIELDS: tuple[str, ...] = UsageEvent.__struct_fields__  # each one is a column of `events`
@@ -83,15 +86,33 @@ def hour_aligned(tz: str) -> bool:
     return True
 
 
+def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting a while if another tokenpulse process holds it (one writer at a time)."""
+    deadline = time.monotonic() + lock_wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreError(f"cannot open the store at {path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                holder = str(exc).partition("Conflicting lock is held in ")[2].partition(".")[0].strip()
+                raise StoreError(f"the store at {path} is in use by another process ({holder or 'unknown'}); "
+                                 f"waited {lock_wait:g} s") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from None
+
+
 class DuckDBStore:
-    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT):
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                 lock_wait: float = LOCK_WAIT_SECONDS):
         self.path = str(path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from None
+        self.con = _connect(path, read_only, lock_wait)
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._depth = 0
