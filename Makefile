@@ -37,6 +37,7 @@ demo: $(STAMP)
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse report monthly --no-import --tz UTC --discount 15%
 
 test: $(STAMP) peers
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -17,8 +17,8 @@ LINE = ('{{"type":"assistant","timestamp":"2026-03-0{day}T10:00:00.000Z","sessio
         '"output_tokens":10}}}},"requestId":"req_{n}"}}\n')
 
 
-def daily(*args: str) -> dict:
-    result = CliRunner().invoke(cli, ["report", "daily", "--json", "--tz", "UTC", *args])
+def daily(*args: str, kind: str = "daily") -> dict:
+    result = CliRunner().invoke(cli, ["report", kind, "--json", "--tz", "UTC", *args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -36,9 +36,11 @@ def log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_a_rerun_with_nothing_new_does_not_open_the_store(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = daily()
-    assert input_by_day(first) == {"2026-03-01": 100}
+@pytest.mark.parametrize("kind", ["daily", "weekly", "monthly", "session", "blocks"])
+def test_a_rerun_with_nothing_new_does_not_open_the_store(
+        log: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    first = daily(kind=kind)
+    assert first["totals"]["input_tokens"] == 100
 
     import tokenpulse.store.duckdb as duckdb_store
 
@@ -46,7 +48,7 @@ def test_a_rerun_with_nothing_new_does_not_open_the_store(log: Path, monkeypatch
         raise AssertionError("the store was opened although nothing had changed")
 
     monkeypatch.setattr(duckdb_store.DuckDBStore, "__init__", refuse)
-    again = daily()
+    again = daily(kind=kind)
     assert again["rows"] == first["rows"] and again["totals"] == first["totals"]
     assert again["meta"]["import"]["files"] == {"seen": 1, "unchanged": 1, "read": 0, "restarted": 0,
                                                 "moved": 0, "forgotten": 0}

@@ -317,14 +317,16 @@ def test_a_half_written_last_line_is_left_pending_then_read_once(
 
 def test_a_line_still_incomplete_is_reported_again_by_the_next_import(
         projects: Path, store: DuckDBStore, book: PriceBook) -> None:
-    """A last line cut short (a crash mid-write) stays unread: every import says so, not only the first."""
+    """A last line cut short (a crash mid-write) stays unread: every import says so, not only the first; the
+    import that first meets it is partial, later ones (nothing changed) only warn again."""
     path = projects / "proj" / "sess-1.jsonl"
     path.write_bytes(assistant("msg_a", "2026-03-02T10:00:05.000Z", 100)
                      + assistant("msg_b", "2026-03-02T10:01:05.000Z", 200)[:80])
-    assert where(claude_import(store, book, projects), "pending") == [("sess-1.jsonl", 2)]
+    first = claude_import(store, book, projects)
+    assert where(first, "pending") == [("sess-1.jsonl", 2)] and first.partial
     again = claude_import(store, book, projects)
-    assert where(again, "pending") == [("sess-1.jsonl", 2)]
-    assert again.partial
+    assert where(again, "still_pending") == [("sess-1.jsonl", 2)]
+    assert where(again, "pending") == [] and not again.partial
 
 
 @pytest.mark.parametrize("appends", [
@@ -702,3 +704,26 @@ def test_canonical_ndjson_with_outcomes_is_imported_once(tmp_path: Path, store: 
     assert totals(store) == (1, 3, 100, 1000, 0, sonnet_cost(100))
     assert [(o.id, o.type, o.count) for o in store.iter_outcomes()] == [("o1", "commit", 2)]
     assert run_import(store, book, [Root(folder)], workers=0).written == WriteResult()
+
+
+def test_a_file_that_cannot_be_opened_is_reported_not_skipped(tmp_path, store, book, monkeypatch) -> None:
+    import builtins
+
+    from tokenpulse import ingest as ingest_module
+
+    logs = tmp_path / "projects" / "p"
+    logs.mkdir(parents=True)
+    locked = logs / "locked.jsonl"
+    locked.write_text('{"type":"user"}\n')
+    real_open = builtins.open
+
+    def refuse(path, *args, **kwargs):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "open", refuse, raising=False)
+    report = run_import(store, book, [Root(tmp_path / "projects", "claude_code")])
+    assert report.partial and report.errors_total == 1
+    assert (report.errors[0].path, report.errors[0].line, report.errors[0].message) == (
+        str(locked), 0, "cannot read: Permission denied")

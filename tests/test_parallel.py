@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tokenpulse import ingest
+from tokenpulse.errors import ImportFailed
 from tokenpulse.ingest import FilePlan, run_import
-from tokenpulse.parallel import ImportFailed, shares
+from tokenpulse.parallel import shares
 from tokenpulse.pricing import PriceBook, load_price_book
 from tokenpulse.sources import Root
 from tokenpulse.store import WriteResult

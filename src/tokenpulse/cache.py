@@ -4,13 +4,14 @@ A report re-run with nothing new should not have to open the database at all:
 
 - the *source snapshot* is a copy of the store's file read positions, saved after each import, so
   the next import can tell "nothing new" from file metadata alone;
-- the *report cache* returns a report computed earlier with the same options and price book, from
-  the same stored data.
+- the *report cache* keeps the store's answers to report queries (hourly, daily… summaries), so a
+  re-run formats them again (with the current clock, for 5-hour blocks) without querying.
 
 Both are keyed on the store's generation: the size and modification time of the database file and
-its write-ahead log, plus a number the store bumps on every committed write. Anything that writes
-changes it, so a stale entry can never be served; a missing or unreadable cache file is simply
-ignored (everything here is best effort and can be deleted at any time).
+its write-ahead log, plus a number the store bumps after every committed write. That relies on two
+things the store guarantees: every write goes through its transactions, and one process at a time
+holds the database file. A missing, damaged or outdated cache file is ignored (everything here is
+best effort and can be deleted at any time).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from . import __version__
 from .store import FileState, store_generation
 
 KEEP_REPORTS = 64
+CACHE_FORMAT = 2
+"""Bumped whenever what is cached changes shape, so older entries are never read back."""
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -40,6 +43,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 class _Snapshot(msgspec.Struct):
     version: str
+    format: int
     generation: str
     states: list[FileState]
 
@@ -50,25 +54,25 @@ def load_snapshot(cache_dir: Path, db: Path) -> dict[str, FileState] | None:
         snapshot = msgspec.msgpack.decode((cache_dir / "sources.msgpack").read_bytes(), type=_Snapshot)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
-    if snapshot.version != __version__ or snapshot.generation != store_generation(db):
+    if (snapshot.version, snapshot.format) != (__version__, CACHE_FORMAT) or snapshot.generation != store_generation(db):
         return None
     return {s.path: s for s in snapshot.states}
 
 
 def save_snapshot(cache_dir: Path, db: Path, states: dict[str, FileState]) -> None:
-    data = msgspec.msgpack.encode(_Snapshot(__version__, store_generation(db), list(states.values())))
+    data = msgspec.msgpack.encode(_Snapshot(__version__, CACHE_FORMAT, store_generation(db), list(states.values())))
     _write_atomically(cache_dir / "sources.msgpack", data)
 
 
 class ReportCache:
-    """Reports by (options, price book, store generation). Entries are pickles in the user's own data
-    directory, trusted like the database next to them."""
+    """Query results by (store, query, price book, store generation). Entries are pickles in the user's
+    own data directory, trusted like the database next to them."""
 
     def __init__(self, cache_dir: Path):
         self.folder = cache_dir / "reports"
 
-    def key(self, options: Any, price_version: str, generation: str) -> str:
-        text = repr((__version__, options, price_version, generation))
+    def key(self, db: Path, query: Any, price_version: str, generation: str) -> str:
+        text = repr((__version__, CACHE_FORMAT, str(db), query, price_version, generation))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def get(self, key: str) -> Any | None:
@@ -77,8 +81,8 @@ class ReportCache:
         except Exception:  # absent, half-written or from another version: just compute it again
             return None
 
-    def put(self, key: str, report: Any) -> None:
-        _write_atomically(self.folder / f"{key}.pickle", pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+    def put(self, key: str, value: Any) -> None:
+        _write_atomically(self.folder / f"{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         with contextlib.suppress(OSError):
             entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
             for stale in entries[:-KEEP_REPORTS]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .pricing import Discount
@@ -30,24 +32,28 @@ def data_dir() -> Path:
     return user_data_path("tokenpulse", appauthor=False)
 
 
+def _zone_name(text: str) -> str | None:
+    """An IANA zone name from `Europe/Berlin`, `:Europe/Berlin` or `/usr/share/zoneinfo/Europe/Berlin`."""
+    name = text.strip().lstrip(":")
+    if "zoneinfo/" in name:
+        name = name.split("zoneinfo/", 1)[1]
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
 def local_timezone() -> str:
-    """The machine's IANA time zone name (`TZ`, `/etc/localtime`, `/etc/timezone`), else UTC."""
-    tz = os.environ.get("TZ", "").strip().lstrip(":")
-    if tz and "/" in tz or tz == "UTC":
-        return tz
-    try:
-        target = os.readlink("/etc/localtime")
-        if "zoneinfo/" in target:
-            return target.split("zoneinfo/", 1)[1]
-    except OSError:
-        pass
-    try:
-        name = Path("/etc/timezone").read_text().strip()
-        if name:
-            return name
-    except OSError:
-        pass
-    return "UTC"
+    """The machine's IANA time zone (`TZ`, then `/etc/localtime`, then `/etc/timezone`), else UTC."""
+    candidates = [os.environ.get("TZ", "")]
+    with suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime"))
+    with suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text())
+    return next((name for text in candidates if (name := _zone_name(text))), "UTC")
 
 
 @dataclass
@@ -87,9 +93,15 @@ def load_settings(home: Path | None = None) -> Settings:
         env = os.environ.get(f"TOKENPULSE_{key.upper()}")
         return env if env not in (None, "") else config.get(key, default)
 
-    prices = setting("prices", [])
-    if isinstance(prices, str):
-        prices = [p for p in prices.split(os.pathsep) if p]
+    # Price files: relative paths in the config file are relative to it; in the environment, to here.
+    env_prices = os.environ.get("TOKENPULSE_PRICES", "")
+    if env_prices:
+        prices = [Path(p).expanduser().resolve() for p in env_prices.split(os.pathsep) if p]
+    else:
+        listed = config.get("prices", [])
+        if isinstance(listed, str):
+            listed = [listed]
+        prices = [config_path.parent / Path(p).expanduser() for p in listed]
     db = setting("db")
     return Settings(
         home=home,
@@ -97,7 +109,7 @@ def load_settings(home: Path | None = None) -> Settings:
         tz=str(setting("tz") or local_timezone()),
         week_start=parse_week_start(str(setting("week_start", "monday"))),
         discount=Discount.parse(str(setting("discount") or "")),
-        prices=[(config_path.parent / Path(p).expanduser()) for p in prices],
+        prices=prices,
         person=setting("person"),
         config_file=config_path if config_path.exists() else None,
     )

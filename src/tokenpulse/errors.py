@@ -25,6 +25,10 @@ class SourceError(TokenpulseError):
     """An input path does not exist or cannot be read as any known format."""
 
 
+class ImportFailed(TokenpulseError):
+    """A parse worker stopped unexpectedly; nothing it had not handed over was saved."""
+
+
 class StoreError(TokenpulseError):
     """The store could not be opened or migrated."""
 

@@ -163,8 +163,10 @@ _OUTCOME_FIELDS = frozenset(_OutcomeLine.__struct_fields__)
 _COMPUTED_FIELDS = frozenset({"list_cost_usd", "priced_model", "price_version"})
 
 
-def _as_utc(ts: datetime) -> datetime:
-    """Naive timestamps are taken as UTC (the canonical form always carries `Z`)."""
+def as_utc(ts: datetime) -> datetime:
+    """The same instant in UTC; a timestamp without a zone is taken to be UTC already (tools write `Z`)."""
+    if ts.tzinfo is UTC:
+        return ts
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
@@ -215,7 +217,7 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
         raise InvalidEvent(message, field=field) from None
     if kind == "outcome":
         return OutcomeEvent(
-            id=o.id, ts=_as_utc(o.ts), type=o.type, count=o.count, person=o.person, tool=o.tool,
+            id=o.id, ts=as_utc(o.ts), type=o.type, count=o.count, person=o.person, tool=o.tool,
             session=o.session, project=o.project, source=o.source, extra=_extra(obj, _OUTCOME_FIELDS),
         )
     if u.cache_write_1h_tokens > u.cache_write_tokens:
@@ -229,7 +231,7 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
     except InvalidEvent as exc:
         raise InvalidEvent(f"`cost_usd`: {exc}", field="cost_usd") from None
     return UsageEvent(
-        id=u.id, ts=_as_utc(u.ts), tool=u.tool, provider=u.provider, model=u.model, person=u.person,
+        id=u.id, ts=as_utc(u.ts), tool=u.tool, provider=u.provider, model=u.model, person=u.person,
         input_tokens=u.input_tokens, output_tokens=u.output_tokens, cache_read_tokens=u.cache_read_tokens,
         cache_write_tokens=u.cache_write_tokens, cache_write_1h_tokens=u.cache_write_1h_tokens,
         reasoning_tokens=u.reasoning_tokens, web_search_requests=u.web_search_requests,
@@ -243,7 +245,7 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
 
 def format_ts(ts: datetime) -> str:
     """UTC ISO-8601 with `Z`; milliseconds unless the value has finer precision."""
-    ts = _as_utc(ts)
+    ts = as_utc(ts)
     spec = "milliseconds" if ts.microsecond % 1000 == 0 else "microseconds"
     return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 

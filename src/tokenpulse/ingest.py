@@ -39,6 +39,9 @@ BATCH_EVENTS = 25_000
 TRANSACTION_EVENTS = 250_000
 MAX_REPORTED_ERRORS = 1000
 PARALLEL_MIN_BYTES = 48 << 20
+MAX_WORKERS = 3
+"""Beyond about three parse workers the main process's store writes are the bottleneck; more would only
+add memory (some 200 MB each)."""
 
 
 @dataclass
@@ -58,7 +61,9 @@ class ImportReport:
     errors: list[IngestError] = field(default_factory=list)
     errors_total: int = 0
     pending: list[IngestError] = field(default_factory=list)
-    """Last lines not yet complete (no newline, not a whole JSON object): read next time."""
+    """Last lines found incomplete by this import (no newline, not a whole JSON object): read next time."""
+    still_pending: list[IngestError] = field(default_factory=list)
+    """Incomplete last lines already reported, in files unchanged since (a writer that stopped mid-line)."""
     unpriced_models: dict[str, int] = field(default_factory=dict)
     roots: list[str] = field(default_factory=list)
     """Where this import looked."""
@@ -83,7 +88,8 @@ class ImportReport:
 
     @property
     def partial(self) -> bool:
-        """Some lines could not be read: the import kept everything else."""
+        """This import met lines it could not read (it kept everything else). Lines reported before, in
+        files unchanged since, are warned about again but do not make every later run partial."""
         return self.errors_total > 0 or bool(self.pending)
 
     def to_json(self) -> dict[str, Any]:
@@ -97,8 +103,9 @@ class ImportReport:
             "events": {"new": self.written.new, "updated": self.written.updated,
                        "unchanged": self.written.unchanged, "outcomes_new": self.written.outcomes_new},
             "errors_total": self.errors_total,
-            "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in self.errors],
-            "pending": [{"path": e.path, "line": e.line, "message": e.message} for e in self.pending],
+            "errors": [e.to_json() for e in self.errors],
+            "pending": [e.to_json() for e in self.pending],
+            "still_pending": [e.to_json() for e in self.still_pending],
             "unpriced_models": dict(sorted(self.unpriced_models.items())),
             "roots": self.roots,
             "partial": self.partial,
@@ -176,11 +183,12 @@ def plan_import(roots: list[Root], states: dict[str, FileState], report: ImportR
             report.files_unchanged += 1
             if state.offset < state.size and not state.tail_open:
                 # Still an unfinished last line (a writer stopped mid-line): say so on every run.
-                report.pending.append(IngestError(path, state.lines + 1, INCOMPLETE_LAST_LINE))
+                report.still_pending.append(IngestError(path, state.lines + 1, INCOMPLETE_LAST_LINE))
             continue
         try:
             head = _read_head(path, st.st_size)
-        except OSError:
+        except OSError as exc:
+            report.note_errors([IngestError(path, 0, f"cannot read: {exc.strerror}")])
             continue
         if state is None and (moved := vanished.get((st.st_dev, st.st_ino))) is not None \
                 and _head_hash(head[: min(HEAD_BYTES, moved.offset)]) == moved.head_hash:
@@ -331,7 +339,7 @@ def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | 
     plans, forget = plan_import(roots, store.file_states(), report)
     total = sum(max(p.size - p.offset, 0) for p in plans)
     if workers is None:
-        workers = min(_cores(), len(plans)) if total >= PARALLEL_MIN_BYTES and _cores() > 1 else 0
+        workers = min(_cores(), len(plans), MAX_WORKERS) if total >= PARALLEL_MIN_BYTES and _cores() > 1 else 0
     done = 0
 
     def advance(n: int) -> None:
@@ -348,13 +356,10 @@ def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | 
     else:
         chunks = process_files(plans, book, person, on_bytes=advance)
     with store.background_work(workers):
-        for chunks_in_one_go in _grouped(chunks, TRANSACTION_EVENTS):
-            with store.transaction():
-                for chunk in chunks_in_one_go:
-                    report.absorb(chunk)
-                    if len(chunk.usage) or chunk.outcomes or chunk.states or chunk.errors:
-                        report.written.add(
-                            store.write_batch(chunk.usage, chunk.outcomes, chunk.states, (), chunk.errors))
+        for chunk in _in_transactions(store, chunks, TRANSACTION_EVENTS):
+            report.absorb(chunk)
+            if len(chunk.usage) or chunk.outcomes or chunk.states or chunk.errors:
+                report.written.add(store.write_batch(chunk.usage, chunk.outcomes, chunk.states, (), chunk.errors))
         with store.transaction():
             if forget:
                 store.write_batch([], forget_files=forget)
@@ -364,26 +369,23 @@ def _run_import(store: Store, book: PriceBook, roots: list[Root], person: str | 
     return report
 
 
-def _grouped(chunks: Iterator[Chunk], events: int) -> Iterator[Iterator[Chunk]]:
-    """Consecutive runs of chunks holding about `events` events each, for one transaction apiece.
+def _in_transactions(store: Store, chunks: Iterator[Chunk], events: int) -> Iterator[Chunk]:
+    """The chunks, each handed out inside a store transaction that commits every `events` events or so.
 
-    Committing every 250,000 events or so lets DuckDB write whole row groups straight to the file
-    instead of through its log, while memory stays bounded."""
+    Committing every 250,000 events lets DuckDB write whole row groups straight to the file instead
+    of through its log, while memory stays bounded. (If the caller fails on a chunk, the open
+    transaction rolls back: its chunks' read positions were not saved either.)"""
     iterator = iter(chunks)
-    sentinel = object()
-    head: Any = next(iterator, sentinel)
-
-    def run() -> Iterator[Chunk]:
-        nonlocal head
-        count = 0
-        while head is not sentinel and count < events:
-            chunk = head
-            count += len(chunk.usage)
-            head = next(iterator, sentinel)
-            yield chunk
-
-    while head is not sentinel:
-        yield run()
+    while True:
+        with store.transaction():
+            count = 0
+            for chunk in iterator:
+                yield chunk
+                count += len(chunk.usage)
+                if count >= events:
+                    break
+            else:
+                return
 
 
 def _cores() -> int:

@@ -23,16 +23,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import TokenpulseError
+from .errors import ImportFailed
 from .ingest import Chunk, FilePlan, process_files
 
 WORKER_BATCH_EVENTS = 25_000
 """Events per chunk a worker sends (each worker then peaks near 200 MB; smaller chunks save memory but
 make the main process write more, smaller batches, which costs more time than it saves)."""
-
-
-class ImportFailed(TokenpulseError):
-    """A parse worker stopped unexpectedly; nothing it had not handed over was saved."""
 
 
 def shares(plans: list[FilePlan], workers: int) -> list[list[FilePlan]]:

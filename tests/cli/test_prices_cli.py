@@ -118,7 +118,7 @@ def test_a_price_file_patches_a_bundled_model(imported, tmp_path: Path) -> None:
     # Input now $10 per million, output unchanged: 1M x 10 + 0.1M x 25 = $12.50.
     r = as_json(ok("report", "daily", "--no-import", "--json", "--prices", patch, "--breakdown", "model"))
     assert [(b["model"], b["cost_usd"]) for b in r["rows"][0]["breakdown"]] == [
-        ("acme-model-9", Decimal(0)), ("claude-opus-4-5", Decimal("12.5"))]
+        ("acme-model-9", None), ("claude-opus-4-5", Decimal("12.5"))]  # unpriced: unknown, not $0
     shown = as_json(ok("prices", "show", "claude-opus-4-5", "--prices", patch, "--json"))["models"]["claude-opus-4-5"]
     assert shown["usd_per_mtok"]["input"] == 10 and shown["usd_per_mtok"]["cache_read"] == Decimal("0.5")
 

@@ -204,7 +204,7 @@ def test_csv_rows_and_model_breakdown(data_set) -> None:
         ("2026-03-02", "claude-opus-4-5", "1", "13100000", "25.000000", "21.250000", "1.908397", "true"),
         ("2026-03-02", "gpt-5", "1", "2100000", "3.500000", "2.975000", "1.666667", "true"),
         ("2026-03-03", "", "2", "4750000", "25.000000", "21.250000", "5.952381", "false"),
-        ("2026-03-03", "acme-model-9", "1", "550000", "0.000000", "0.000000", "", "false"),
+        ("2026-03-03", "acme-model-9", "1", "550000", "", "", "", "false"),  # unpriced: blank, not $0
         ("2026-03-03", "claude-opus-4-5", "1", "4200000", "25.000000", "21.250000", "5.952381", "true"),
     ]
 
@@ -233,7 +233,7 @@ def test_table_columns_totals_discount_and_unpriced_footnote(data_set) -> None:
         "7,500,000", "450,000", "2,000,000", "10,000,000", "19,950,000", "$53.50", "*", "$45.48", "*", "$2.76"]
     flat = " ".join(out.split())
     assert re.search(r"\* Costs leave out models with no price: acme-model-9 \(1 requests?, 550,000 tokens\)", flat)
-    assert "--prices FILE" in flat
+    assert "prices = " in flat
     assert "Effective = list cost less the org discount (default: 15%)" in flat
 
 
@@ -371,7 +371,6 @@ def test_end_to_end_on_the_sample_logs(data: Path, monkeypatch) -> None:
     (["--prices", "no-such-prices.toml"], "no-such-prices.toml"),
     (["--discount", "150%"], "invalid discount"),
     (["--discount", "lots"], "invalid discount"),
-    (["--week-start", "funday"], "week start must be a day name"),
     (["--breakdown", "person"], "person"),
     (["--order", "sideways"], "sideways"),
 ])
@@ -381,6 +380,14 @@ def test_bad_flags_give_a_clean_error(kind, args, message) -> None:
     assert_clean_failure(result)
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_week_start_belongs_to_the_weekly_report() -> None:
+    bad = tp("report", "weekly", "--no-import", "--json", "--week-start", "funday")
+    assert_clean_failure(bad)
+    assert "week start must be a day name" in bad.stderr
+    other = tp("report", "daily", "--no-import", "--week-start", "sunday")
+    assert other.exit_code == 2 and "No such option" in other.stderr
 
 
 def test_usage_errors_exit_2_and_config_errors_exit_1() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tokenpulse.pricing import PriceBook
-from tokenpulse.pricing.names import base_name, candidates, display_name
+from tokenpulse.pricing.names import base_name, candidates
 
 
 @pytest.mark.parametrize(
@@ -52,21 +52,6 @@ def test_candidates_most_specific_first(raw: str, expected: list[str]) -> None:
 )
 def test_base_name(raw: str, expected: str) -> None:
     assert base_name(raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
-        ("us.anthropic.claude-foo-9-20990101-v1:0", "claude-foo-9"),
-        ("openrouter/anthropic/claude-4.5-sonnet-thinking", "claude-sonnet-4-5"),
-        ("Some-Model-thinking", "some-model"),
-        ("my-local-llama", "my-local-llama"),
-        (None, None),
-    ],
-)
-def test_display_name_for_unpriced_models(raw: str | None, expected: str | None) -> None:
-    assert display_name(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -447,3 +447,25 @@ def test_a_store_held_by_another_process_is_waited_for_then_reported(tmp_path) -
     finally:
         holder.communicate("\n")
     DuckDBStore(path, lock_wait=0.3).close()  # free again
+
+
+def test_an_id_repeated_within_one_write_is_stored_once(store) -> None:
+    from datetime import UTC, datetime
+
+    from tokenpulse.columnar import usage_table
+    from tokenpulse.events import UsageEvent
+
+    def copy(rank: int, output: int) -> UsageEvent:
+        return UsageEvent(id="dup", ts=datetime(2026, 3, 1, 10, tzinfo=UTC), tool="t", model="m",
+                          input_tokens=100, output_tokens=output, rank=rank)
+
+    first = store.write_batch([copy(0, 1), copy(5, 50), copy(5, 99), copy(1, 7)])
+    assert (first.new, first.updated, first.unchanged) == (1, 0, 3)
+    assert store.con.execute("SELECT count(*), sum(output_tokens) FROM events").fetchone() == (1, 50)
+
+    # The same from an Arrow table (what parse workers send), against the stored copy.
+    second = store.write_batch(usage_table([copy(9, 70), copy(9, 80), copy(2, 5)]))
+    assert (second.new, second.updated, second.unchanged) == (0, 1, 2)
+    store.refresh_rollups()
+    assert store.con.execute("SELECT count(*), sum(output_tokens) FROM events").fetchone() == (1, 70)
+    assert store.con.execute("SELECT sum(requests), sum(output_tokens) FROM usage_hourly").fetchone() == (1, 70)

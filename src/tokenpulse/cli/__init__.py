@@ -24,6 +24,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except TokenpulseError as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            from ..store import engine_errors
+
+            if isinstance(exc, engine_errors()):  # e.g. a damaged database file, a full disk
+                raise click.ClickException(f"the store failed: {exc}") from None
+            raise
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

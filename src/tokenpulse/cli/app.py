@@ -11,7 +11,7 @@ from ..cache import ReportCache, load_snapshot, save_snapshot
 from ..config import Settings, load_settings
 from ..ingest import ImportReport, plan_import, run_import
 from ..pricing import Discount, PriceBook, load_price_book
-from ..reports import Report, ReportOptions, build_report
+from ..reports import Report, ReportOptions, report_from_rows, usage_query
 from ..sources import Root, default_roots
 from ..store import Store, open_store, store_generation
 from .progress import ByteProgress
@@ -75,21 +75,30 @@ class App:
         return report
 
     def report(self, options: ReportOptions, imported: ImportReport | None) -> Report:
-        """The report for `options`: computed from the store, or the same report computed earlier from
-        the same data (blocks depend on the clock and are always computed)."""
+        """The report for `options`, from the store's summaries, or from the same summaries read earlier
+        when the store has not been written since (see `tokenpulse.cache`)."""
         db = self.settings.db
-        cache = ReportCache(self.cache_dir) if options.kind != "blocks" else None
-        report = cache.get(cache.key(options, self.book.version, store_generation(db))) if cache else None
-        if report is None:
+        query = usage_query(options)
+        cache = ReportCache(self.cache_dir)
+        rows = cache.get(cache.key(db, query, self.book.version, store_generation(db)))
+        if rows is None:
             self.reprice_if_needed()
-            report = build_report(self.store, options, {"price_version": self.book.version, "store": str(db)})
-            if cache:
-                cache.put(cache.key(options, self.book.version, store_generation(db)), report)
+            rows = self.store.usage_rows(query)
+            # The key is taken again *after* reading: re-pricing and summary refreshes write to the
+            # store, and the rows describe the store as it is now.
+            cache.put(cache.key(db, query, self.book.version, store_generation(db)), rows)
+        report = report_from_rows(rows, options, {"price_version": self.book.version, "store": str(db)})
         report.meta["import"] = imported.to_json() if imported else None
         return report
 
     def reprice_if_needed(self) -> int:
         """Re-price events priced with another price book (the book changed since they were stored)."""
-        if self.store.stale_price_versions(self.book.version) == 0:
+        stale = self.store.stale_price_versions(self.book.version)
+        if stale == 0:
             return 0
+        if stale >= 10_000:
+            from .render import console
+
+            console(stderr=True).print(f"[dim]Prices changed: re-pricing {stale:,} stored requests with price book "
+                                       f"{self.book.version}…[/dim]")
         return self.store.reprice(self.book)

@@ -23,17 +23,18 @@ def apply_pricing_flags(app: App, prices: tuple[Path, ...], discount: str | None
         app.discount_override = Discount.parse(discount)
 
 
-def warn_import_problems(report: ImportReport) -> None:
-    """A short note on stderr when some lines could not be read (the data still prints on stdout)."""
-    if not report.partial:
+def warn_import_problems(report: ImportReport, shown: int = 5) -> None:
+    """A short note on stderr about lines that could not be read (the data still prints on stdout)."""
+    problems = [*report.errors, *report.pending, *report.still_pending]
+    if not problems:
         return
     err = console(stderr=True)
-    for problem in [*report.errors[:5], *report.pending[:5]]:
+    for problem in problems[:shown]:
         err.print(f"[yellow]warning:[/yellow] {problem.path}:{problem.line}: {problem.message}", soft_wrap=True)
-    hidden = report.errors_total - min(len(report.errors), 5)
+    hidden = report.errors_total + len(report.pending) + len(report.still_pending) - min(len(problems), shown)
     if hidden > 0:
-        err.print(f"[yellow]warning:[/yellow] … and {hidden:,} more unreadable lines "
-                  "(`tokenpulse import --errors` lists them).")
+        err.print(f"[yellow]warning:[/yellow] … and {plural(hidden, 'more line')} "
+                  "(`tokenpulse import --errors` lists the unreadable ones).")
 
 
 @click.command("import")
@@ -54,9 +55,11 @@ def import_cmd(app: App, paths: tuple[Path, ...], format_: str | None, show_erro
     """
     apply_pricing_flags(app, prices)
     if show_errors:
+        if paths or format_:
+            raise click.UsageError("--errors lists what earlier imports met; it takes no PATHS or --format")
         errors = app.store.recent_errors(limit=1000)
         if output == "json":
-            print_json({"errors": [{"path": e.path, "line": e.line, "message": e.message} for e in errors]})
+            print_json({"errors": [e.to_json() for e in errors]})
         elif not errors:
             console().print("No unreadable lines recorded.")
         else:

@@ -49,7 +49,7 @@ def plural(count: int, noun: str) -> str:
 
 def _cost_cell(t: Totals, micros: int) -> str:
     """The cost, marked `*` when part of the usage has no price, and `—` when none of it has."""
-    if t.requests and not t.priced_tokens and not micros:
+    if not t.costed:
         return "— *"
     text = format_usd(micros)
     return text if t.complete else f"{text} *"
@@ -179,7 +179,7 @@ def _footnotes(report: Report) -> list[str]:
         listed = "; ".join(f"{u.model} ({plural(u.requests, 'request')}, {plural(u.tokens, 'token')})"
                            for u in sorted(unpriced.values(), key=lambda u: u.model))
         notes.append(f"[yellow]* Costs leave out models with no price:[/yellow] {listed}. "
-                     "Add prices with --prices FILE.")
+                     "Add their prices in a file named in tokenpulse.toml (`prices = [\"…\"]`).")
     for row in report.rows:
         projection = row.info.get("projection")
         burn = row.info.get("burn_rate")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,11 +18,19 @@ from .render import render_report
 
 _HELP = {
     "daily": "Usage and cost per day.",
-    "weekly": "Usage and cost per week (weeks start on Monday; --week-start to change).",
+    "weekly": "Usage and cost per week.",
     "monthly": "Usage and cost per month.",
     "session": "Usage and cost per session, most recent last.",
     "blocks": "Usage in 5-hour blocks, with burn rate and projection for the active one.",
 }
+
+
+def _week_start_option(kind: ReportKind) -> Callable[[Any], Any]:
+    """--week-start, on the weekly report only (the others have no weeks)."""
+    if kind != "weekly":
+        return lambda f: f
+    return click.option("--week-start", metavar="DAY",
+                        help="First day of the week (default: the week_start setting, else monday).")
 
 
 def _make_command(kind: ReportKind) -> click.Command:
@@ -28,15 +38,15 @@ def _make_command(kind: ReportKind) -> click.Command:
     @period_options
     @click.option("--breakdown", type=click.Choice(["model"]), help="Also show each model's share.")
     @click.option("--order", type=click.Choice(["asc", "desc"]), default="asc", show_default=True)
-    @click.option("--week-start", metavar="DAY", help="First day of the week for weekly reports (default: monday).")
+    @_week_start_option(kind)
     @click.option("--no-import", is_flag=True, help="Report on what is already stored.")
     @prices_option
     @discount_option
     @output_options
     @click.pass_obj
     def command(app: App, since: date | str | None, until: date | str | None, tz: str | None, tools: tuple[str, ...],
-                projects: tuple[str, ...], breakdown: str | None, order: str, week_start: str | None,
-                no_import: bool, prices: tuple[Path, ...], discount: str | None, output: str) -> None:
+                projects: tuple[str, ...], breakdown: str | None, order: str, no_import: bool,
+                prices: tuple[Path, ...], discount: str | None, output: str, week_start: str | None = None) -> None:
         apply_pricing_flags(app, prices, discount)
         settings = app.settings
         imported = None if no_import else app.import_logs()

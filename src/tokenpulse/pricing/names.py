@@ -75,10 +75,3 @@ def candidates(raw: str) -> Iterator[str]:
                 yield name
     if name.endswith("-latest") and fresh(name.removesuffix("-latest")):
         yield name.removesuffix("-latest")
-
-
-def display_name(raw: str | None) -> str | None:
-    """The name reports show for an unpriced model: normalised, dates and decorations removed."""
-    if raw is None:
-        return None
-    return _DATE_SUFFIX.sub("", _THINKING_SUFFIX.sub("", base_name(raw)))

@@ -54,6 +54,7 @@ class Totals:
     list_by_provider: dict[str | None, int] = field(default_factory=dict)
     discount: Discount = field(default_factory=Discount)
     unpriced: dict[str, Unpriced] = field(default_factory=dict)
+    priced_requests: int = 0
     priced_tokens: int = 0
 
     @property
@@ -64,6 +65,11 @@ class Totals:
     def effective_micros(self) -> int:
         """List cost less the discount, from the exact per-provider sums (rounded once)."""
         return self.discount.effective_total(self.list_by_provider)
+
+    @property
+    def costed(self) -> bool:
+        """Whether any request in here has a price (if none has, the cost is unknown, not zero)."""
+        return self.priced_requests > 0 or self.requests == 0
 
     @property
     def complete(self) -> bool:
@@ -98,10 +104,11 @@ class Totals:
             entry.tokens += tokens
         else:
             self.priced_tokens += tokens
+        self.priced_requests += row.requests - row.unpriced_requests
 
     def merge(self, other: Totals) -> None:
         for name in ("requests", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "priced_tokens"):
+                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "priced_requests", "priced_tokens"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.discount = other.discount
         for provider, micros in other.list_by_provider.items():
@@ -121,8 +128,8 @@ class Totals:
             "cache_read_tokens": self.cache_read_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.total_tokens,
-            "cost_usd": micros_to_decimal_usd(self.cost_micros),
-            "effective_cost_usd": micros_to_decimal_usd(self.effective_micros),
+            "cost_usd": micros_to_decimal_usd(self.cost_micros) if self.costed else None,
+            "effective_cost_usd": micros_to_decimal_usd(self.effective_micros) if self.costed else None,
             "cost_per_mtok_usd": None if self.cost_per_mtok is None else self.cost_per_mtok.quantize(_MTOK_QUANTUM),
             "cost_complete": self.complete,
             "unpriced": [{"model": u.model, "requests": u.requests, "tokens": u.tokens}
@@ -212,12 +219,16 @@ def _key_text(key: date | datetime | str | None, kind: ReportKind) -> str:
     return str(key)
 
 
-def build_report(store: Store, options: ReportOptions, meta: dict[str, Any] | None = None) -> Report:
+def usage_query(options: ReportOptions) -> UsageQuery:
+    """What to ask the store for a report: local date bounds become instants, the kind a grouping."""
     zone(options.tz)  # validate early, with a clear message
     since, until = local_bounds(options.tz, options.since, options.until)
-    query = UsageQuery(group=_GROUP[options.kind], tz=options.tz, week_start=options.week_start,
-                       since=since, until=until, tools=options.tools, projects=options.projects)
-    usage = store.usage_rows(query)
+    return UsageQuery(group=_GROUP[options.kind], tz=options.tz, week_start=options.week_start,
+                      since=since, until=until, tools=options.tools, projects=options.projects)
+
+
+def report_from_rows(usage: list[UsageRow], options: ReportOptions, meta: dict[str, Any] | None = None) -> Report:
+    """The report, from the store's answer to `usage_query(options)`."""
     if options.kind == "blocks":
         from .blocks import build_blocks
 
@@ -230,6 +241,10 @@ def build_report(store: Store, options: ReportOptions, meta: dict[str, Any] | No
     for row in rows:
         totals.merge(row.totals)
     return Report(options=options, rows=rows, totals=totals, meta=dict(meta or {}))
+
+
+def build_report(store: Store, options: ReportOptions, meta: dict[str, Any] | None = None) -> Report:
+    return report_from_rows(store.usage_rows(usage_query(options)), options, meta)
 
 
 def _fold(usage: Iterable[UsageRow], options: ReportOptions) -> list[ReportRow]:

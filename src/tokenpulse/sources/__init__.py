@@ -54,7 +54,7 @@ def claude_roots() -> list[Path]:
     """`CLAUDE_CONFIG_DIR` (comma-separated), else `~/.config/claude` and `~/.claude`; each `/projects`."""
     configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if configured:
-        bases = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+        bases = [Path(p.strip()).expanduser().resolve() for p in configured.split(",") if p.strip()]
     else:
         xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
         bases = [Path(xdg) / "claude" if xdg else _home() / ".config" / "claude", _home() / ".claude"]
@@ -62,7 +62,7 @@ def claude_roots() -> list[Path]:
 
 
 def codex_roots() -> list[Path]:
-    base = Path(os.environ.get("CODEX_HOME", "").strip() or _home() / ".codex").expanduser()
+    base = Path(os.environ.get("CODEX_HOME", "").strip() or _home() / ".codex").expanduser().resolve()
     return [base / "sessions", base / "archived_sessions"]
 
 

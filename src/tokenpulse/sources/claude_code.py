@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
 
 from ..errors import InvalidEvent
-from ..events import UsageEvent
+from ..events import UsageEvent, as_utc
 from ..money import decimal_usd_to_micros
 from .base import FileContext, LineError, ParseResult, check_unread_line, explain_rejected_line, project_name
 
@@ -160,7 +160,7 @@ def _event(key: str, rank: int, line: _Line, u: _Usage, cache_write: int, write_
     reasoning = (u.output_tokens_details.thinking_tokens or 0) if u.output_tokens_details else 0
     return UsageEvent(
         id=f"{TOOL}:{key}",
-        ts=ts if ts.tzinfo is UTC else (ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)),
+        ts=as_utc(ts),
         tool=TOOL,
         provider="anthropic",
         model=line.message.model if line.message else None,

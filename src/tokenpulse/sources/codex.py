@@ -14,24 +14,31 @@ Format notes (see the project's formats reference, §3):
   `reasoning_output_tokens`; events are converted to tokenpulse's convention (input excludes
   cache reads; reasoning is a subset of output).
 
-An event's id is the token_count timestamp plus the running totals at that point, so the same
-row read from `sessions/` and from `archived_sessions/`, or replayed into a forked thread,
-is stored once.
+A forked thread (`session_meta.forked_from_id`) or a spawned sub-agent
+(`source.subagent.thread_spawn`) starts its file by replaying the parent's history, `token_count`
+rows included, re-stamped with the fork's time. Those rows were counted in the parent's file: here
+they only set the baseline the fork's own deltas start from. The replay ends at the first turn that
+began at or after the fork was made (turn ids are UUIDv7s minted when a turn starts; a replayed turn
+keeps the id it got in the parent).
+
+An event's id is the token_count timestamp plus the running totals at that point, so the same row
+read from `sessions/` and from `archived_sessions/` is stored once.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 
-from ..events import UsageEvent, format_ts
+from ..events import UsageEvent, as_utc, format_ts
 from .base import FileContext, LineError, ParseResult, check_unread_line, explain_rejected_line, project_name
 
 TOOL = "codex"
+REPLAY_GRACE_MS = 1000
 Tokens = Annotated[int, msgspec.Meta(ge=0)]
 _THREAD_ID = re.compile(r"rollout-.*?-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
 
@@ -60,6 +67,10 @@ class _Payload(msgspec.Struct):
     model: str | None = None
     id: str | None = None
     cwd: str | None = None
+    timestamp: str | None = None
+    forked_from_id: str | None = None
+    source: Any = None
+    turn_id: str | None = None
 
 
 class _Line(msgspec.Struct):
@@ -69,6 +80,37 @@ class _Line(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Line).decode
+
+
+def uuid7_ms(value: str | None) -> int | None:
+    """The creation time (Unix milliseconds) in a UUIDv7, or None for anything else."""
+    if not value or len(value) != 36 or value[14] != "7":
+        return None
+    try:
+        return int(value[:8] + value[9:13], 16)
+    except ValueError:
+        return None
+
+
+def _fork_parent(payload: _Payload) -> str | None:
+    """The thread this one was forked (`forked_from_id`) or spawned (`source.subagent.thread_spawn`) from."""
+    if payload.forked_from_id:
+        return payload.forked_from_id
+    subagent = payload.source.get("subagent") if isinstance(payload.source, dict) else None
+    spawn = subagent.get("thread_spawn") if isinstance(subagent, dict) else None
+    parent = spawn.get("parent_thread_id") if isinstance(spawn, dict) else None
+    return str(parent) if parent else None
+
+
+def _fork_time_ms(payload: _Payload, line: _Line) -> int:
+    """When the fork was made: its own id's UUIDv7 time, else its recorded start, else the line's time."""
+    from_id = uuid7_ms(payload.id)
+    if from_id is not None:
+        return from_id
+    try:
+        return int(datetime.fromisoformat((payload.timestamp or "").replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return int(line.timestamp.timestamp() * 1000) if line.timestamp else 0
 
 
 def thread_id_from_path(path: str) -> str | None:
@@ -113,22 +155,35 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
         if payload is None:
             continue
         if line.type == "session_meta":
-            # Forked threads carry a second session_meta (the parent's): the first one names this file.
-            if "session" not in state and payload.id:
-                session = state["session"] = payload.id
-            if "project" not in state and payload.cwd:
-                project = state["project"] = project_name(payload.cwd)
+            # A fork replays the parent's session_meta after its own: the first one names this file.
+            if "session" not in state:
+                state["session"] = session = payload.id or session
+                state["project"] = project = project_name(payload.cwd) or project
+                if _fork_parent(payload):
+                    state["replay_until_ms"] = _fork_time_ms(payload, line)
             continue
         if line.type == "turn_context":
             model = payload.model or model
+            if "replay_until_ms" in state:
+                started = uuid7_ms(payload.turn_id)
+                if started is None and line.timestamp is not None:
+                    # Without a UUIDv7 turn id: a replay is written within moments of the fork, the
+                    # fork's own first turn comes later.
+                    started = int(line.timestamp.timestamp() * 1000) - REPLAY_GRACE_MS
+                if started is not None and started >= state["replay_until_ms"]:
+                    del state["replay_until_ms"]  # the fork's own first turn
             continue
         if payload.type != "token_count" or payload.info is None:
             continue
         info = payload.info
+        total = info.total_token_usage
+        if "replay_until_ms" in state:
+            if total is not None:  # the parent's history, counted in its own file: only the baseline
+                totals = total.key()
+            continue
         if line.timestamp is None:
             result.errors.append(LineError(lineno, "token_count without a `timestamp`"))
             continue
-        total = info.total_token_usage
         if total is None:
             if info.last_token_usage is None:
                 continue
@@ -144,7 +199,7 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
                 delta = info.last_token_usage or total
             totals = current
             key = current
-        ts = line.timestamp.astimezone(UTC) if line.timestamp.tzinfo else line.timestamp.replace(tzinfo=UTC)
+        ts = as_utc(line.timestamp)
         cached = min(delta.cached_input_tokens, delta.input_tokens)
         cache_write = min(delta.cache_write_input_tokens, delta.input_tokens - cached)
         result.usage.append(UsageEvent(

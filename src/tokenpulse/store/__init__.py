@@ -39,9 +39,14 @@ class FileState:
 
 @dataclass(frozen=True)
 class IngestError:
+    """A line that could not be read (line 0: the whole file)."""
+
     path: str
     line: int
     message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message}
 
 
 @dataclass
@@ -149,6 +154,14 @@ class Store(Protocol):
     def recent_errors(self, limit: int = 50) -> list[IngestError]: ...
 
     def close(self) -> None: ...
+
+
+def engine_errors() -> tuple[type[Exception], ...]:
+    """The database engine's own exception types (for turning them into messages at the boundary)."""
+    import sys
+
+    duckdb = sys.modules.get("duckdb")
+    return (duckdb.Error,) if duckdb is not None else ()
 
 
 def store_generation(location: str | Path) -> str:

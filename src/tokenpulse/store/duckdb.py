@@ -33,22 +33,20 @@ if TYPE_CHECKING:
 
 BACKEND = "duckdb"
 DEFAULT_MEMORY_LIMIT = "256MB"
+"""DuckDB spills beyond this; reports read small summaries, and imports stream in batches."""
 LOCK_WAIT_SECONDS = 15.0
 """How long to wait for another tokenpulse process (an import, say) to let go of the file."""
-"""DuckDB spills beyond this; reports read small summaries, and imports stream in batches."""
 
 _USAGE_FIELDS: tuple[str, ...] = UsageEvent.__struct_fields__  # each one is a column of `events`
 _OUTCOME_FIELDS = ("id", "ts", "person", "tool", "type", "count", "session", "project", "source", "extra")
-def _columns(spec: str) -> list[tuple[str, str]]:
-    """`"path:str size:int"` -> [("path", "str"), ("size", "int")]."""
-    return [(name, kind) for name, kind in (item.split(":") for item in spec.split())]
-
-
-_FILE_COLUMNS = _columns("path:str format:str device:int inode:int size:int mtime_ns:int offset:int lines:int "
-                         "head_hash:str tail_open:bool parser_state:str updated_at:ts")
-_ERROR_COLUMNS = _columns("path:str line:int message:str seen_at:ts")
-_OUTCOME_COLUMNS = _columns("id:str ts:ts person:str tool:str type:str count:int session:str project:str "
-                            "source:str extra:str ingested_at:ts")
+# (column, Arrow type) for the small tables written through `_insert_rows`.
+_FILE_COLUMNS = (("path", "str"), ("format", "str"), ("device", "int"), ("inode", "int"), ("size", "int"),
+                 ("mtime_ns", "int"), ("offset", "int"), ("lines", "int"), ("head_hash", "str"),
+                 ("tail_open", "bool"), ("parser_state", "str"), ("updated_at", "ts"))
+_ERROR_COLUMNS = (("path", "str"), ("line", "int"), ("message", "str"), ("seen_at", "ts"))
+_OUTCOME_COLUMNS = (("id", "str"), ("ts", "ts"), ("person", "str"), ("tool", "str"), ("type", "str"),
+                    ("count", "int"), ("session", "str"), ("project", "str"), ("source", "str"),
+                    ("extra", "str"), ("ingested_at", "ts"))
 _TOKEN_SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                "cache_write_1h_tokens", "reasoning_tokens")
 
@@ -64,6 +62,22 @@ _ROLLUP_SELECT = """
 
 def _naive_utc(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def _time_bounds(column: str, since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
+    """`column >= since AND column < until` clauses (either may be absent), with their parameters."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(_naive_utc(since))
+    if until is not None:
+        clauses.append(f"{column} < ?")
+        params.append(_naive_utc(until))
+    return clauses, params
+
+
+def _where(clauses: list[str], params: list[Any]) -> tuple[str, list[Any]]:
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _aware(ts: datetime | None) -> datetime | None:
@@ -116,6 +130,7 @@ class DuckDBStore:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self._depth = 0
+        self._wrote = False
         if not read_only:
             try:
                 self._migrate()
@@ -176,6 +191,7 @@ class DuckDBStore:
             return
         self.con.execute("BEGIN")
         self._depth = 1
+        self._wrote = False
         try:
             yield
         except BaseException:
@@ -183,7 +199,8 @@ class DuckDBStore:
             raise
         else:
             self.con.execute("COMMIT")
-            bump_generation(Path(self.path))
+            if self._wrote:  # caches beside the store key on this (see tokenpulse.cache)
+                bump_generation(Path(self.path))
         finally:
             self._depth = 0
 
@@ -235,11 +252,9 @@ class DuckDBStore:
         now = _naive_utc(datetime.now(UTC))
         con = self.con
         with self.transaction():
+            self._wrote = self._wrote or bool(len(usage) or outcomes or file_states or forget_files or errors)
             if len(usage):
-                from ..columnar import usage_table  # Arrow loads only when something is written
-
-                table = usage if hasattr(usage, "num_rows") else usage_table(usage)  # an Arrow table already?
-                self._merge_usage(table, now, result)
+                self._merge_usage(self._unique(usage, result), now, result)
             if outcomes:
                 result.outcomes_new = self._insert_outcomes(outcomes, now)
             for path in forget_files:
@@ -254,8 +269,34 @@ class DuckDBStore:
                                   [(e.path, e.line, e.message, now) for e in errors], "OR REPLACE")
         return result
 
+    def _unique(self, usage: Sequence[UsageEvent] | pa.Table, result: WriteResult) -> pa.Table:
+        """The batch as Arrow with each id once: its highest-ranked copy (the first, on a tie)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from ..columnar import usage_table  # Arrow loads only when something is written
+
+        if not isinstance(usage, pa.Table):
+            best: dict[str, UsageEvent] = {}
+            for event in usage:
+                current = best.get(event.id)
+                if current is None or event.rank > current.rank:
+                    best[event.id] = event
+            result.unchanged += len(usage) - len(best)
+            return usage_table(list(best.values()))
+        if pc.count_distinct(usage["id"]).as_py() == usage.num_rows:
+            return usage
+        numbered = usage.append_column("seq", pa.array(range(usage.num_rows), pa.int64()))
+        with self._registered("numbered", numbered):
+            unique = self.con.sql("""
+                SELECT * EXCLUDE (seq) FROM numbered
+                QUALIFY row_number() OVER (PARTITION BY id ORDER BY rank DESC, seq) = 1
+                ORDER BY seq""").to_arrow_table()
+        result.unchanged += usage.num_rows - unique.num_rows
+        return unique.cast(usage.schema)
+
     def _merge_usage(self, batch: pa.Table, now: datetime, result: WriteResult) -> None:
-        """Insert new ids; replace stored copies that rank lower; leave the rest (ids unique in `batch`)."""
+        """Insert new ids; replace stored copies that rank lower; leave the rest (`batch` has each id once)."""
         con = self.con
         with self._registered("batch_in", batch):
             con.execute("""
@@ -306,6 +347,7 @@ class DuckDBStore:
         if not self._one("SELECT 1 FROM dirty_hours LIMIT 1"):
             return
         with self.transaction():
+            self._wrote = True
             con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
             con.execute(f"""
                 INSERT INTO usage_hourly {_ROLLUP_SELECT}
@@ -367,38 +409,19 @@ class DuckDBStore:
 
     @staticmethod
     def _filters(query: UsageQuery, time_col: str) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.since is not None:
-            clauses.append(f"{time_col} >= ?")
-            params.append(_naive_utc(query.since))
-        if query.until is not None:
-            clauses.append(f"{time_col} < ?")
-            params.append(_naive_utc(query.until))
-        if query.tools:
-            clauses.append(f"tool IN ({', '.join('?' * len(query.tools))})")
-            params.extend(query.tools)
-        if query.projects:
-            clauses.append(f"project IN ({', '.join('?' * len(query.projects))})")
-            params.extend(query.projects)
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-    def _time_range(self, since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if since is not None:
-            clauses.append("ts >= ?")
-            params.append(_naive_utc(since))
-        if until is not None:
-            clauses.append("ts < ?")
-            params.append(_naive_utc(until))
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+        clauses, params = _time_bounds(time_col, query.since, query.until)
+        for column, values in (("tool", query.tools), ("project", query.projects)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        return _where(clauses, params)
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[UsageEvent]:
-        where, params = self._time_range(since, until)
+        where, params = _where(*_time_bounds("ts", since, until))
         return self._iter_usage_where(f"{where} ORDER BY ts, id", params)
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
-        where, params = self._time_range(since, until)
+        where, params = _where(*_time_bounds("ts", since, until))
         rows = self.con.execute(
             f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where} ORDER BY ts, id", params).fetchall()
         for r in rows:
@@ -433,6 +456,7 @@ class DuckDBStore:
                 "provider": pa.array([e.provider for e in events], pa.string()),
             })
             with self._registered("repriced", table), self.transaction():
+                self._wrote = True
                 self.con.execute("""INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', e.ts)
                                     FROM events e JOIN repriced r USING (id) ON CONFLICT DO NOTHING""")
                 self.con.execute("""UPDATE events SET cost_micros = r.cost_micros, priced_model = r.priced_model,
