@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from canonical_lines import sonnet_price_file
 from tokenpulse import ingest
 from tokenpulse.errors import ImportFailed
 from tokenpulse.ingest import FilePlan, run_import
@@ -134,23 +135,9 @@ def test_parallel_import_stores_exactly_what_a_serial_import_stores(
         parallel.close()
 
 
-def write_prices(tmp_path: Path) -> Path:
-    path = tmp_path / "prices.toml"
-    path.write_text("""
-schema = "tokenpulse-prices/1"
-as_of = "2026-12-02"
-
-[models.claude-sonnet-4-5]
-provider = "anthropic"
-input = "4"
-output = "20"
-""", encoding="utf-8")
-    return path
-
-
 def test_a_worker_that_cannot_build_the_same_price_book_fails_the_import(
         corpus: Path, tmp_path: Path, book: PriceBook) -> None:
-    prices = write_prices(tmp_path)
+    prices = sonnet_price_file(tmp_path)
     custom = load_price_book([prices])
     roots = [Root(corpus, "claude_code")]
     store = open_store(tmp_path, "store")

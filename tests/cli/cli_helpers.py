@@ -9,23 +9,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from canonical_lines import ev, write_ndjson  # noqa: F401 - re-exported for the CLI tests
 from tokenpulse.cli import cli
-
-
-def ev(id: str, ts: str, *, model: str = "claude-sonnet-4-5", provider: str | None = "anthropic",
-       tool: str = "claude_code", **fields: Any) -> dict[str, Any]:
-    """One canonical usage line (`tokenpulse-events/1`)."""
-    line: dict[str, Any] = {"kind": "usage", "id": id, "ts": ts, "tool": tool, "model": model}
-    if provider is not None:
-        line["provider"] = provider
-    line.update(fields)
-    return line
-
-
-def write_ndjson(path: Path, events: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    return path
 
 
 def tp(*args: str | Path) -> Result:

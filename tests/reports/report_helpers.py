@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def ev(id: str, ts: str, *, model: str = "claude-sonnet-4-5", provider: str | None = "anthropic",
-       tool: str = "claude_code", **fields: Any) -> dict[str, Any]:
-    """One canonical usage line (`tokenpulse-events/1`)."""
-    line: dict[str, Any] = {"kind": "usage", "id": id, "ts": ts, "tool": tool, "model": model}
-    if provider is not None:
-        line["provider"] = provider
-    line.update(fields)
-    return line
+from canonical_lines import ev  # noqa: F401 - re-exported for the report tests
 
 
 def keyed(report_json: dict[str, Any], field: str = "total_tokens") -> list[tuple[str, Any]]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from canonical_lines import sonnet_price_file
 from tokenpulse.columnar import usage_table
 from tokenpulse.events import OutcomeEvent, UsageEvent
 from tokenpulse.pricing import PriceBook, load_price_book
@@ -362,22 +363,12 @@ def test_no_usage_gives_no_rows(store: DuckDBStore) -> None:
 
 def cheaper_book(tmp_path: Path) -> PriceBook:
     """Sonnet 4.5 input at $4 and output at $20 per million (cache rates as bundled), and a new model."""
-    path = tmp_path / "prices.toml"
-    path.write_text("""
-schema = "tokenpulse-prices/1"
-as_of = "2026-12-02"
-
-[models.claude-sonnet-4-5]
-provider = "anthropic"
-input = "4"
-output = "20"
-
+    return load_price_book([sonnet_price_file(tmp_path, extra="""
 [models.acme-unknown-1]
 provider = "acme"
 input = "1"
 output = "2"
-""", encoding="utf-8")
-    return load_price_book([path])
+""")])
 
 
 def test_reprice_with_another_price_book_updates_costs_and_rollups(
