@@ -41,6 +41,9 @@ OutcomeType = Literal[
     "commit", "pull_request", "lines_added", "lines_removed", "edit_accepted", "edit_rejected"
 ]
 Count = Annotated[int, msgspec.Meta(ge=0)]
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                "cache_write_1h_tokens", "reasoning_tokens")
+"""Every token count an event carries (the last two are parts of cache writes and of output)."""
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 

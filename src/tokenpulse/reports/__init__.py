@@ -15,6 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
+from ..events import TOKEN_FIELDS
 from ..money import micros_to_decimal_usd
 from ..pricing import Discount
 from ..store import Store, UsageQuery, UsageRow
@@ -23,6 +24,7 @@ ReportKind = Literal["daily", "weekly", "monthly", "session", "blocks"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly", "monthly", "session", "blocks")
 _GROUP = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session", "blocks": "hour"}
 _MTOK_QUANTUM = Decimal("0.000001")
+_SUMMED = ("requests", *TOKEN_FIELDS, "cost_micros")
 
 
 def zone(tz: str) -> ZoneInfo:
@@ -86,14 +88,8 @@ class Totals:
     def add_row(self, row: UsageRow, discount: Discount) -> None:
         tokens = row.input_tokens + row.output_tokens + row.cache_write_tokens + row.cache_read_tokens
         self.discount = discount
-        self.requests += row.requests
-        self.input_tokens += row.input_tokens
-        self.output_tokens += row.output_tokens
-        self.cache_write_tokens += row.cache_write_tokens
-        self.cache_write_1h_tokens += row.cache_write_1h_tokens
-        self.cache_read_tokens += row.cache_read_tokens
-        self.reasoning_tokens += row.reasoning_tokens
-        self.cost_micros += row.cost_micros
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(row, name))
         self.list_by_provider[row.provider] = self.list_by_provider.get(row.provider, 0) + row.cost_micros
         if row.unpriced_requests:
             # Unpriced usage is listed with its tokens, never counted as $0. (A model is priced for all
@@ -107,8 +103,7 @@ class Totals:
         self.priced_requests += row.requests - row.unpriced_requests
 
     def merge(self, other: Totals) -> None:
-        for name in ("requests", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                     "cache_read_tokens", "reasoning_tokens", "cost_micros", "priced_requests", "priced_tokens"):
+        for name in (*_SUMMED, "priced_requests", "priced_tokens"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.discount = other.discount
         for provider, micros in other.list_by_provider.items():

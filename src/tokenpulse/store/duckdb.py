@@ -22,7 +22,7 @@ import duckdb
 import msgspec
 
 from ..errors import StoreError
-from ..events import OutcomeEvent, UsageEvent, extra_json
+from ..events import TOKEN_FIELDS, OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
 from .generation import bump_generation
@@ -47,15 +47,16 @@ _ERROR_COLUMNS = (("path", "str"), ("line", "int"), ("message", "str"), ("seen_a
 _OUTCOME_COLUMNS = (("id", "str"), ("ts", "ts"), ("person", "str"), ("tool", "str"), ("type", "str"),
                     ("count", "int"), ("session", "str"), ("project", "str"), ("source", "str"),
                     ("extra", "str"), ("ingested_at", "ts"))
-_TOKEN_SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-               "cache_write_1h_tokens", "reasoning_tokens")
-
-_ROLLUP_SELECT = """
+_TOKEN_SUMS = ", ".join(f"sum({name})" for name in TOKEN_FIELDS)
+# The measures of a summary row, from events: requests, tokens, cost, unpriced requests, first and last.
+_EVENT_MEASURES = (f"count(*), {_TOKEN_SUMS}, coalesce(sum(cost_micros), 0), "
+                   "count(*) FILTER (WHERE cost_micros IS NULL), min(ts), max(ts)")
+# The same, from hourly summary rows.
+_ROLLUP_MEASURES = (f"sum(requests), {_TOKEN_SUMS}, sum(cost_micros), sum(unpriced_requests), "
+                    "min(first_ts), max(last_ts)")
+_ROLLUP_SELECT = f"""
     SELECT date_trunc('hour', ts) AS hour, person, tool, provider, coalesce(priced_model, model) AS model,
-           project, session, source, confidence, count(*) AS requests,
-           sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-           sum(cache_write_1h_tokens), sum(reasoning_tokens),
-           coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL), min(ts), max(ts)
+           project, session, source, confidence, {_EVENT_MEASURES}
     FROM events
 """
 
@@ -382,15 +383,8 @@ class DuckDBStore:
             key = "hour" if use_rollup else "date_trunc('hour', ts)"
         else:
             key = "session"
-        if use_rollup:
-            measures = ("sum(requests), " + ", ".join(f"sum({c})" for c in _TOKEN_SUMS)
-                        + ", sum(cost_micros), sum(unpriced_requests), min(first_ts), max(last_ts)")
-            model = "model"
-        else:
-            measures = ("count(*), " + ", ".join(f"sum({c})" for c in _TOKEN_SUMS)
-                        + ", coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL),"
-                          " min(ts), max(ts)")
-            model = "coalesce(priced_model, model)"
+        measures = _ROLLUP_MEASURES if use_rollup else _EVENT_MEASURES
+        model = "model" if use_rollup else "coalesce(priced_model, model)"
         where, where_params = self._filters(query, time_col)
         sql = f"""
             SELECT {key} AS k, provider, {model} AS m, max(project), {measures}, list(DISTINCT tool ORDER BY tool)
@@ -398,12 +392,14 @@ class DuckDBStore:
             GROUP BY k, provider, m
             ORDER BY k NULLS FIRST, provider NULLS FIRST, m NULLS FIRST"""
         rows = self.con.execute(sql, params + where_params).fetchall()
+        tokens_end = 5 + len(TOKEN_FIELDS)
         return [
-            UsageRow(key=_aware(r[0]) if isinstance(r[0], datetime) else r[0], provider=r[1], model=r[2], project=r[3], requests=int(r[4]),
-                     input_tokens=int(r[5]), output_tokens=int(r[6]), cache_read_tokens=int(r[7]),
-                     cache_write_tokens=int(r[8]), cache_write_1h_tokens=int(r[9]), reasoning_tokens=int(r[10]),
-                     cost_micros=int(r[11]), unpriced_requests=int(r[12]), first_ts=_aware(r[13]),
-                     last_ts=_aware(r[14]), tools=list(r[15]))
+            UsageRow(key=_aware(r[0]) if isinstance(r[0], datetime) else r[0], provider=r[1], model=r[2],
+                     project=r[3], requests=int(r[4]),
+                     **{name: int(value) for name, value in zip(TOKEN_FIELDS, r[5:tokens_end], strict=True)},
+                     cost_micros=int(r[tokens_end]), unpriced_requests=int(r[tokens_end + 1]),
+                     first_ts=_aware(r[tokens_end + 2]), last_ts=_aware(r[tokens_end + 3]),
+                     tools=list(r[tokens_end + 4]))
             for r in rows
         ]
 
