@@ -205,8 +205,9 @@ def main() -> None:
           f"days differing by half a cent or more: {len(check['days_cost_off_by_a_cent_or_more'])} "
           f"(max difference ${check['max_cost_diff']:.6f})")
     if args.max_prompt > 200_000:
-        print("  (this corpus has requests above 200k prompt tokens: tokenpulse bills those whole requests at the "
-              "long-context rates, ccusage does not; run with --max-prompt 200000 for an equal-cost check)")
+        print("  (this corpus has requests above 200k prompt tokens: tokenpulse bills such a request wholly at the "
+              "long-context rates, as Anthropic does; ccusage bills only each kind's tokens beyond 200k at the "
+              "higher rate. Run with --max-prompt 200000 for an equal-cost check.)")
     shutil.rmtree(scratch, ignore_errors=True)
 
 
