@@ -15,7 +15,8 @@ from tokenpulse.columnar import usage_table
 from tokenpulse.events import OutcomeEvent, UsageEvent
 from tokenpulse.pricing import PriceBook, load_price_book
 from tokenpulse.store import FileState, IngestError, UsageQuery, WriteResult
-from tokenpulse.store.duckdb import DuckDBStore, hour_aligned
+from tokenpulse.store.duckdb import DuckDBStore
+from tokenpulse.store.summaries import hour_aligned
 
 # claude-sonnet-4-5 list prices in the bundled book, USD per million tokens = micro-USD per token:
 # input 3, output 15, cache read 0.3, cache write 5 min 3.75.

@@ -12,21 +12,29 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import msgspec
 
 from ..errors import StoreError
-from ..events import TOKEN_FIELDS, OutcomeEvent, UsageEvent, extra_json
+from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
 from .generation import bump_generation
 from .migrate import Migration, apply_all
+from .summaries import (
+    ROLLUP_GROUP_BY,
+    ROLLUP_SELECT,
+    aware,
+    naive_utc,
+    time_bounds,
+    usage_row,
+    usage_sql,
+    where,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,60 +55,6 @@ _ERROR_COLUMNS = (("path", "str"), ("line", "int"), ("message", "str"), ("seen_a
 _OUTCOME_COLUMNS = (("id", "str"), ("ts", "ts"), ("person", "str"), ("tool", "str"), ("type", "str"),
                     ("count", "int"), ("session", "str"), ("project", "str"), ("source", "str"),
                     ("extra", "str"), ("ingested_at", "ts"))
-_TOKEN_SUMS = ", ".join(f"sum({name})" for name in TOKEN_FIELDS)
-# The measures of a summary row, from events: requests, tokens, cost, unpriced requests, first and last.
-_EVENT_MEASURES = (f"count(*), {_TOKEN_SUMS}, coalesce(sum(cost_micros), 0), "
-                   "count(*) FILTER (WHERE cost_micros IS NULL), min(ts), max(ts)")
-# The same, from hourly summary rows.
-_ROLLUP_MEASURES = (f"sum(requests), {_TOKEN_SUMS}, sum(cost_micros), sum(unpriced_requests), "
-                    "min(first_ts), max(last_ts)")
-_ROLLUP_SELECT = f"""
-    SELECT date_trunc('hour', ts) AS hour, person, tool, provider, coalesce(priced_model, model) AS model,
-           project, session, source, confidence, {_EVENT_MEASURES}
-    FROM events
-"""
-
-
-def _naive_utc(ts: datetime | None) -> datetime | None:
-    return None if ts is None else ts.astimezone(UTC).replace(tzinfo=None)
-
-
-def _time_bounds(column: str, since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
-    """`column >= since AND column < until` clauses (either may be absent), with their parameters."""
-    clauses, params = [], []
-    if since is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(_naive_utc(since))
-    if until is not None:
-        clauses.append(f"{column} < ?")
-        params.append(_naive_utc(until))
-    return clauses, params
-
-
-def _where(clauses: list[str], params: list[Any]) -> tuple[str, list[Any]]:
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else ts.replace(tzinfo=UTC)
-
-
-@lru_cache(maxsize=64)
-def hour_aligned(tz: str) -> bool:
-    """Whether the zone's UTC offset has been a whole number of hours since 2000 (and is planned to be).
-
-    Hourly summaries can only be regrouped into local days when day boundaries fall on UTC hours."""
-    zone = ZoneInfo(tz)
-    moment = datetime(2000, 1, 1, tzinfo=UTC)
-    end = datetime(2040, 1, 1, tzinfo=UTC)
-    while moment < end:
-        offset = moment.astimezone(zone).utcoffset()
-        if offset is not None and offset.total_seconds() % 3600:
-            return False
-        moment += timedelta(days=15)
-    return True
-
-
 def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting a while if another tokenpulse process holds it (one writer at a time)."""
     deadline = time.monotonic() + lock_wait
@@ -170,7 +124,7 @@ class DuckDBStore:
             try:
                 con.execute(migration.sql)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                            [migration.version, migration.name, _naive_utc(datetime.now(UTC))])
+                            [migration.version, migration.name, naive_utc(datetime.now(UTC))])
                 con.execute("COMMIT")
                 bump_generation(Path(self.path))
             except duckdb.Error as exc:
@@ -250,7 +204,7 @@ class DuckDBStore:
         errors: Sequence[IngestError] = (),
     ) -> WriteResult:
         result = WriteResult()
-        now = _naive_utc(datetime.now(UTC))
+        now = naive_utc(datetime.now(UTC))
         con = self.con
         with self.transaction():
             self._wrote = self._wrote or bool(len(usage) or outcomes or file_states or forget_files or errors)
@@ -327,7 +281,7 @@ class DuckDBStore:
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
         before = self._one("SELECT count(*) FROM outcomes")[0]
         self._insert_rows("outcomes", _OUTCOME_COLUMNS, [
-            (o.id, _naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
+            (o.id, naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
              extra_json(o.extra), now) for o in outcomes],
             "OR IGNORE")
         return self._one("SELECT count(*) FROM outcomes")[0] - before
@@ -351,78 +305,31 @@ class DuckDBStore:
             self._wrote = True
             con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
             con.execute(f"""
-                INSERT INTO usage_hourly {_ROLLUP_SELECT}
+                INSERT INTO usage_hourly {ROLLUP_SELECT}
                 WHERE ts >= (SELECT min(hour) FROM dirty_hours)
-                  AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL 1 HOUR
+                  AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
                   AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
-                GROUP BY ALL""")
+                {ROLLUP_GROUP_BY}""")
             con.execute("DELETE FROM dirty_hours")
 
     # --- reads ----------------------------------------------------------------------------------
 
     def usage_rows(self, query: UsageQuery) -> list[UsageRow]:
         self.refresh_rollups()
-        # Hourly summaries serve any zone whose day boundaries fall on UTC hours; a +05:30 zone needs the
-        # events themselves for local days and for date bounds.
-        unbounded = query.since is None and query.until is None
-        use_rollup = hour_aligned(query.tz) or (unbounded and query.group in ("session", "hour"))
-        table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
-        local = f"timezone(?, timezone('UTC', {time_col}))"
-        params: list[Any] = []
-        if query.group == "day":
-            key = f"CAST({local} AS DATE)"
-            params.append(query.tz)
-        elif query.group == "week":
-            shift = (7 - query.week_start) % 7
-            key = f"CAST(date_trunc('week', {local} + INTERVAL {shift} DAY) - INTERVAL {shift} DAY AS DATE)"
-            params.append(query.tz)
-        elif query.group == "month":
-            key = f"CAST(date_trunc('month', {local}) AS DATE)"
-            params.append(query.tz)
-        elif query.group == "hour":
-            key = "hour" if use_rollup else "date_trunc('hour', ts)"
-        else:
-            key = "session"
-        measures = _ROLLUP_MEASURES if use_rollup else _EVENT_MEASURES
-        model = "model" if use_rollup else "coalesce(priced_model, model)"
-        where, where_params = self._filters(query, time_col)
-        sql = f"""
-            SELECT {key} AS k, provider, {model} AS m, max(project), {measures}, list(DISTINCT tool ORDER BY tool)
-            FROM {table} {where}
-            GROUP BY k, provider, m
-            ORDER BY k NULLS FIRST, provider NULLS FIRST, m NULLS FIRST"""
-        rows = self.con.execute(sql, params + where_params).fetchall()
-        tokens_end = 5 + len(TOKEN_FIELDS)
-        return [
-            UsageRow(key=_aware(r[0]) if isinstance(r[0], datetime) else r[0], provider=r[1], model=r[2],
-                     project=r[3], requests=int(r[4]),
-                     **{name: int(value) for name, value in zip(TOKEN_FIELDS, r[5:tokens_end], strict=True)},
-                     cost_micros=int(r[tokens_end]), unpriced_requests=int(r[tokens_end + 1]),
-                     first_ts=_aware(r[tokens_end + 2]), last_ts=_aware(r[tokens_end + 3]),
-                     tools=list(r[tokens_end + 4]))
-            for r in rows
-        ]
-
-    @staticmethod
-    def _filters(query: UsageQuery, time_col: str) -> tuple[str, list[Any]]:
-        clauses, params = _time_bounds(time_col, query.since, query.until)
-        for column, values in (("tool", query.tools), ("project", query.projects)):
-            if values:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        return _where(clauses, params)
+        sql, params = usage_sql(query, placeholder="?", list_agg="list")
+        return [usage_row(r) for r in self.con.execute(sql, params).fetchall()]
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[UsageEvent]:
-        where, params = _where(*_time_bounds("ts", since, until))
-        return self._iter_usage_where(f"{where} ORDER BY ts, id", params)
+        where_sql, params = where(*time_bounds("ts", since, until))
+        return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
-        where, params = _where(*_time_bounds("ts", since, until))
+        where_sql, params = where(*time_bounds("ts", since, until))
         rows = self.con.execute(
-            f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where} ORDER BY ts, id", params).fetchall()
+            f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where_sql} ORDER BY ts, id", params).fetchall()
         for r in rows:
             values = dict(zip(_OUTCOME_FIELDS, r, strict=True))
-            values["ts"] = _aware(values["ts"])
+            values["ts"] = aware(values["ts"])
             values["extra"] = msgspec.json.decode(values["extra"]) if values["extra"] else None
             yield OutcomeEvent(**values)
 
@@ -471,7 +378,7 @@ class DuckDBStore:
         while rows := cursor.fetchmany(10_000):
             for r in rows:
                 values = dict(zip(_USAGE_FIELDS, r, strict=True))
-                values["ts"] = _aware(values["ts"])
+                values["ts"] = aware(values["ts"])
                 values["extra"] = msgspec.json.decode(values["extra"]) if values["extra"] else None
                 yield UsageEvent(**values)
         cursor.close()
