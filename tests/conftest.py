@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,43 @@ def copy_data(tmp_path: Path):
         shutil.copytree(DATA / relative, target)
         return target
     return copy
+
+
+PG_ADMIN_URL = os.environ.get("TOKENPULSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a schema of this test's own, dropped afterwards.
+
+    The server on 127.0.0.1:5432 is required in CI (a missing server fails there); elsewhere its absence
+    skips the test."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required for this test and is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    schema = f"tp_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path):
+    """The same contract, on each backend."""
+    from tokenpulse.store import open_store
+
+    location = tmp_path / "store" / "tokenpulse.duckdb" if request.param == "duckdb" else request.getfixturevalue("pg_url")
+    s = open_store(location)
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ class ReportCache:
     def __init__(self, cache_dir: Path):
         self.folder = cache_dir / "reports"
 
-    def key(self, db: Path, query: Any, price_version: str, generation: str) -> str:
+    def key(self, db: Path | str, query: Any, price_version: str, generation: str | None) -> str:
         text = repr((__version__, CACHE_FORMAT, str(db), query, price_version, generation))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .pricing import Discount
+from .store import is_postgres
 
 CONFIG_NAME = "tokenpulse.toml"
 DB_NAME = "tokenpulse.duckdb"
@@ -59,7 +60,8 @@ def local_timezone() -> str:
 @dataclass
 class Settings:
     home: Path
-    db: Path
+    db: Path | str
+    """A DuckDB file, or a `postgresql://` URL."""
     tz: str
     week_start: int = 0
     discount: Discount = field(default_factory=Discount)
@@ -84,7 +86,7 @@ def parse_week_start(value: str) -> int:
     return WEEKDAYS.index(name)
 
 
-def load_settings(home: Path | None = None) -> Settings:
+def load_settings(home: Path | None = None, db: str | None = None) -> Settings:
     home = home or data_dir()
     config_path = Path(os.environ.get("TOKENPULSE_CONFIG", "") or home / CONFIG_NAME)
     config = _read_config(config_path)
@@ -102,10 +104,10 @@ def load_settings(home: Path | None = None) -> Settings:
         if isinstance(listed, str):
             listed = [listed]
         prices = [config_path.parent / Path(p).expanduser() for p in listed]
-    db = setting("db")
+    db = db or setting("db")
     return Settings(
         home=home,
-        db=Path(db).expanduser() if db else home / DB_NAME,
+        db=(db if is_postgres(db) else Path(db).expanduser()) if db else home / DB_NAME,
         tz=str(setting("tz") or local_timezone()),
         week_start=parse_week_start(str(setting("week_start", "monday"))),
         discount=Discount.parse(str(setting("discount") or "")),

@@ -35,11 +35,14 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Data directory (default: $TOKENPULSE_HOME, else the user data directory).")
+@click.option("--db", metavar="PATH|URL",
+              help="The store: a DuckDB file or a postgresql:// URL (default: the db setting, else "
+                   "tokenpulse.duckdb in the data directory).")
 @click.version_option(__version__, prog_name="tokenpulse")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, db: str | None) -> None:
     """See what AI coding tools cost: exact, incremental reports from local logs."""
-    app = App(home)
+    app = App(home, db)
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -13,20 +13,21 @@ from ..ingest import ImportReport, plan_import, run_import
 from ..pricing import Discount, PriceBook, load_price_book
 from ..reports import Report, ReportOptions, report_from_rows, usage_query
 from ..sources import Root, default_roots
-from ..store import Store, open_store, store_generation
+from ..store import Store, is_postgres, open_store, store_generation
 from .progress import ByteProgress
 
 
 class App:
-    def __init__(self, home: Path | None = None):
+    def __init__(self, home: Path | None = None, db: str | None = None):
         self._home = home
+        self._db = db
         self._store: Store | None = None
         self.extra_prices: list[Path] = []
         self.discount_override: Discount | None = None
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self._home)
+        return load_settings(self._home, self._db)
 
     @property
     def discount(self) -> Discount:
@@ -62,7 +63,8 @@ class App:
         bar shows on stderr when it is a terminal and there are megabytes to read."""
         roots = list(default_roots() if roots is None else roots)
         db = self.settings.db
-        snapshot = load_snapshot(self.cache_dir, db)
+        local = not is_postgres(db)  # caches beside the store only for a store in a file
+        snapshot = load_snapshot(self.cache_dir, Path(db)) if local else None
         if snapshot is not None:
             quick = ImportReport(roots=[str(r.path) for r in roots])
             plans, forget = plan_import(roots, snapshot, quick)
@@ -71,7 +73,8 @@ class App:
         with ByteProgress(enabled=sys.stderr.isatty(), label="Importing") as progress:
             report = run_import(self.store, self.book, roots, person=self.settings.person,
                                 on_progress=progress.update)
-        save_snapshot(self.cache_dir, db, self.store.file_states())
+        if local:
+            save_snapshot(self.cache_dir, Path(db), self.store.file_states())
         return report
 
     def report(self, options: ReportOptions, imported: ImportReport | None) -> Report:
@@ -79,14 +82,15 @@ class App:
         when the store has not been written since (see `tokenpulse.cache`)."""
         db = self.settings.db
         query = usage_query(options)
-        cache = ReportCache(self.cache_dir)
-        rows = cache.get(cache.key(db, query, self.book.version, store_generation(db)))
+        cache = ReportCache(self.cache_dir) if store_generation(db) is not None else None
+        rows = cache.get(cache.key(db, query, self.book.version, store_generation(db))) if cache else None
         if rows is None:
             self.reprice_if_needed()
             rows = self.store.usage_rows(query)
-            # The key is taken again *after* reading: re-pricing and summary refreshes write to the
-            # store, and the rows describe the store as it is now.
-            cache.put(cache.key(db, query, self.book.version, store_generation(db)), rows)
+            if cache:
+                # The key is taken again *after* reading: re-pricing and summary refreshes write to the
+                # store, and the rows describe the store as it is now.
+                cache.put(cache.key(db, query, self.book.version, store_generation(db)), rows)
         report = report_from_rows(rows, options, {"price_version": self.book.version, "store": str(db)})
         report.meta["import"] = imported.to_json() if imported else None
         return report

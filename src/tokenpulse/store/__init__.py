@@ -164,20 +164,27 @@ def engine_errors() -> tuple[type[Exception], ...]:
     return (duckdb.Error,) if duckdb is not None else ()
 
 
-def store_generation(location: str | Path) -> str:
-    """A value that changes whenever the store at `location` is written, read without opening it."""
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(("postgres://", "postgresql://"))
+
+
+def store_generation(location: str | Path) -> str | None:
+    """A value that changes whenever the store at `location` is written, read without opening it (None
+    for a database server, where caches beside the store do not apply)."""
+    if is_postgres(location):
+        return None
     from .generation import generation
 
     return generation(Path(location))
 
 
 def open_store(location: str | Path, *, read_only: bool = False) -> Store:
-    """Open (creating and migrating as needed) the store at a DuckDB file path."""
+    """Open (creating and migrating as needed) the store at a DuckDB file path or a `postgresql://` URL."""
     text = str(location)
-    if text.startswith(("postgres://", "postgresql://")):
-        from ..errors import StoreError
+    if is_postgres(text):
+        from .postgres import PostgresStore
 
-        raise StoreError("PostgreSQL stores arrive with the collector server; use a DuckDB file path for now")
+        return PostgresStore(text, read_only=read_only)
     from .duckdb import DuckDBStore
 
     return DuckDBStore(Path(text), read_only=read_only)
