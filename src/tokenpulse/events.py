@@ -38,8 +38,9 @@ Status = Literal["ok", "error", "rate_limited"]
 Source = Literal["gateway", "otlp", "local_log", "vendor_api", "import"]
 Confidence = Literal["billed", "metered", "estimated"]
 OutcomeType = Literal[
-    "commit", "pull_request", "lines_added", "lines_removed", "edit_accepted", "edit_rejected"
+    "commit", "pull_request", "lines_added", "lines_removed", "edit_accepted", "edit_rejected", "active_ms"
 ]
+"""`active_ms`: milliseconds someone actively used the tool (Claude Code's `active_time.total`)."""
 Count = Annotated[int, msgspec.Meta(ge=0)]
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "cache_write_1h_tokens", "reasoning_tokens")
@@ -113,6 +114,20 @@ class OutcomeEvent(msgspec.Struct, kw_only=True):
     project: str | None = None
     source: str = "import"
     extra: dict[str, Any] | None = None
+
+
+class PromptEvent(msgspec.Struct, kw_only=True):
+    """A user prompt as a tool reported it: its length always, its text only when the client chose to
+    send it. The text is private to the person who wrote it: nothing shows it to anyone else."""
+
+    id: str
+    ts: datetime
+    tool: str
+    person: str | None = None
+    session: str | None = None
+    prompt_id: str | None = None
+    length: int | None = None
+    text: str | None = None
 
 
 # --- the wire form -------------------------------------------------------------------------------

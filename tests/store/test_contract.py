@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from canonical_lines import sonnet_price_file
 from tokenpulse.columnar import usage_table
 from tokenpulse.events import OutcomeEvent, UsageEvent
 from tokenpulse.ingest import run_import
@@ -17,8 +18,6 @@ from tokenpulse.pricing import PriceBook, load_price_book
 from tokenpulse.reports import ReportOptions, build_report
 from tokenpulse.sources import Root
 from tokenpulse.store import FileState, IngestError, UsageQuery
-
-from canonical_lines import sonnet_price_file
 
 
 def at(text: str) -> datetime:

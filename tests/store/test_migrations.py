@@ -58,7 +58,34 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("path", "VARCHAR", False), ("line", "BIGINT", False), ("message", "VARCHAR", False),
         ("seen_at", "TIMESTAMP", False),
     ],
+    # 0002_directory
+    "people": [
+        ("person", "VARCHAR", False), ("name", "VARCHAR", True), ("team", "VARCHAR", True),
+        ("manager", "VARCHAR", True), ("role", "VARCHAR", True), ("updated_at", "TIMESTAMP", False),
+    ],
+    "aliases": [("alias", "VARCHAR", False), ("person", "VARCHAR", False)],
+    "api_keys": [
+        ("id", "VARCHAR", False), ("hash", "VARCHAR", False), ("kind", "VARCHAR", False), ("team", "VARCHAR", True),
+        ("person", "VARCHAR", True), ("name", "VARCHAR", True), ("created_at", "TIMESTAMP", False),
+        ("last_used_at", "TIMESTAMP", True), ("revoked_at", "TIMESTAMP", True),
+    ],
+    "prompts": [
+        ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("tool", "VARCHAR", False), ("person", "VARCHAR", True),
+        ("session", "VARCHAR", True), ("prompt_id", "VARCHAR", True), ("length", "BIGINT", True),
+        ("text", "VARCHAR", True), ("ingested_at", "TIMESTAMP", False),
+    ],
+    "metric_series": [
+        ("series", "VARCHAR", False), ("start_ns", "BIGINT", False), ("time_ns", "BIGINT", False),
+        ("value", "BIGINT", False), ("updated_at", "TIMESTAMP", False),
+    ],
+    "push_state": [
+        ("server", "VARCHAR", False), ("usage_at", "TIMESTAMP", True), ("usage_id", "VARCHAR", True),
+        ("outcome_at", "TIMESTAMP", True), ("outcome_id", "VARCHAR", True), ("pushed_at", "TIMESTAMP", False),
+    ],
 }
+# PostgreSQL's names for the same column types.
+POSTGRES_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp without time zone",
+                  "JSON": "jsonb", "BOOLEAN": "boolean"}
 
 
 def schema_of(store: DuckDBStore) -> dict[str, list[tuple[str, str, bool]]]:
@@ -195,3 +222,62 @@ def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path, monkeypat
 
     (folder / "0002_second.sql").write_text("CREATE TABLE b (x INTEGER);")
     assert [(m.version, m.name) for m in migrations_for("duckdb")] == [(1, "first"), (2, "second"), (3, "third")]
+
+
+# --- both backends: the same migrations, blank and upgraded --------------------------------------------
+
+
+def test_postgres_has_the_same_migrations_and_the_same_schema(pg_url: str) -> None:
+    from tokenpulse.store.postgres import PostgresStore
+
+    assert [(m.version, m.name) for m in migrations_for("postgres")] == \
+        [(m.version, m.name) for m in migrations_for("duckdb")]
+    store = PostgresStore(pg_url)
+    try:
+        rows = store.con.execute("""
+            SELECT table_name, column_name, data_type, is_nullable = 'YES'
+            FROM information_schema.columns WHERE table_schema = current_schema()
+            ORDER BY table_name, ordinal_position""").fetchall()
+        schema: dict[str, list[tuple[str, str, bool]]] = {}
+        for table, column, kind, nullable in rows:
+            schema.setdefault(table, []).append((column, kind, nullable))
+        expected = {table: [(c, POSTGRES_TYPES[kind], n) for c, kind, n in columns]
+                    for table, columns in EXPECTED_SCHEMA.items()}
+        assert schema == expected
+        assert store.schema_version() == len(migrations_for("postgres"))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_store_from_the_first_release_is_upgraded_with_its_data(
+        backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    from tokenpulse.people import Person
+    from tokenpulse.store import UsageQuery, open_store
+
+    location = tmp_path / "v1.duckdb" if backend == "duckdb" else request.getfixturevalue("pg_url")
+    real = migrations_for
+    monkeypatch.setattr(migrate, "migrations_for", lambda b: real(b)[:1])
+    old = open_store(location)  # schema version 1, with usage recorded under an OpenTelemetry account id
+    assert old.schema_version() == 1
+    for sql in ("""INSERT INTO events (id, ts, person, tool, model, source, confidence, input_tokens, cost_micros,
+                                       ingested_at)
+                   VALUES ('e1', TIMESTAMP '2026-03-01 10:15:00', 'account:4f1c', 'claude_code', 'claude-sonnet-4-5',
+                           'otlp', 'metered', 100, 300, TIMESTAMP '2026-03-01 10:15:01')""",
+                "INSERT INTO dirty_hours VALUES (TIMESTAMP '2026-03-01 10:00:00')"):
+        old.con.execute(sql)
+    old.close()
+
+    monkeypatch.undo()
+    store = open_store(location)
+    try:
+        assert store.schema_version() == len(migrations_for(backend))
+        assert [(e.id, e.person, e.cost_micros) for e in store.iter_usage()] == [("e1", "account:4f1c", 300)]
+        # The new tables work on the upgraded store: the directory claims the account id for Alice.
+        moved = store.save_people([Person("alice@example.com", team="payments", aliases=["account:4f1c"])])
+        assert moved == 1
+        assert [(e.id, e.person) for e in store.iter_usage()] == [("e1", "alice@example.com")]
+        rows = store.usage_rows(UsageQuery(group="day", people=("alice@example.com",)))
+        assert [(r.requests, r.input_tokens, r.cost_micros) for r in rows] == [(1, 100, 300)]
+    finally:
+        store.close()

@@ -161,6 +161,8 @@ class ReportOptions:
     until: date | None = None
     tools: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    """Only these people's usage (person ids); empty means everyone's."""
     breakdown: bool = False
     week_start: int = 0
     order: Literal["asc", "desc"] = "asc"
@@ -189,6 +191,7 @@ class Report:
                 "until": o.until.isoformat() if o.until else None,
                 "tools": list(o.tools),
                 "projects": list(o.projects),
+                "people": list(o.people),
                 "currency": "USD",
                 "discount": o.discount.describe(),
                 **self.meta,
@@ -219,7 +222,8 @@ def usage_query(options: ReportOptions) -> UsageQuery:
     zone(options.tz)  # validate early, with a clear message
     since, until = local_bounds(options.tz, options.since, options.until)
     return UsageQuery(group=_GROUP[options.kind], tz=options.tz, week_start=options.week_start,
-                      since=since, until=until, tools=options.tools, projects=options.projects)
+                      since=since, until=until, tools=options.tools, projects=options.projects,
+                      people=options.people)
 
 
 def report_from_rows(usage: list[UsageRow], options: ReportOptions, meta: dict[str, Any] | None = None) -> Report:

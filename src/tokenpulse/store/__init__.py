@@ -80,6 +80,7 @@ class UsageQuery:
     """Exclusive upper bound, timezone-aware."""
     tools: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
 
 
 @dataclass

@@ -23,6 +23,7 @@ from ..errors import StoreError
 from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
+from .directory import DirectoryTables
 from .generation import bump_generation
 from .migrate import Migration, apply_all
 from .summaries import (
@@ -75,7 +76,7 @@ def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyCo
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
 
 
-class DuckDBStore:
+class DuckDBStore(DirectoryTables):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
                  lock_wait: float = LOCK_WAIT_SECONDS):
         self.path = str(path)
@@ -271,7 +272,9 @@ class DuckDBStore:
                 con.execute("DELETE FROM events WHERE id IN (SELECT id FROM clash WHERE better)")
             con.execute("""
                 INSERT INTO events BY NAME
-                SELECT b.*, ?::TIMESTAMP AS ingested_at FROM batch_in b
+                SELECT b.* REPLACE (coalesce(a.person, b.person) AS person), ?::TIMESTAMP AS ingested_at
+                FROM batch_in b
+                    LEFT JOIN aliases a ON a.alias = b.person
                     ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)""", [now])
             con.execute("DROP TABLE clash")
         result.new += batch.num_rows - existing
@@ -279,23 +282,44 @@ class DuckDBStore:
         result.unchanged += existing - better
 
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
+        """Insert outcomes not stored yet (by id), under the person their identity resolves to."""
         before = self._one("SELECT count(*) FROM outcomes")[0]
+        unique = {o.id: o for o in outcomes}
         self._insert_rows("outcomes", _OUTCOME_COLUMNS, [
             (o.id, naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
-             extra_json(o.extra), now) for o in outcomes],
-            "OR IGNORE")
+             extra_json(o.extra), now) for o in unique.values()],
+            "", select="SELECT r.* REPLACE (coalesce(a.person, r.person) AS person) "
+                       "FROM rows_in r LEFT JOIN aliases a ON a.alias = r.person ON CONFLICT DO NOTHING")
         return self._one("SELECT count(*) FROM outcomes")[0] - before
 
-    def _insert_rows(self, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple], mode: str) -> None:
-        """Insert many rows at once through Arrow (DuckDB's executemany runs one statement per row)."""
+    def _insert_rows(self, table: str, columns: Sequence[tuple[str, str | None]], rows: list[tuple], mode: str,
+                     select: str = "SELECT * FROM rows_in") -> None:
+        """Insert many rows at once through Arrow (DuckDB's executemany runs one statement per row).
+
+        A column's type may be None: Arrow infers it from the values."""
         import pyarrow as pa
 
-        types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "ts": pa.timestamp("us")}
+        types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "ts": pa.timestamp("us"), None: None}
         data = {name: pa.array(list(values), types[kind]) for (name, kind), values
                 in zip(columns, zip(*rows, strict=True), strict=True)}
         names = ", ".join(f'"{name}"' for name, _ in columns)
         with self._registered("rows_in", pa.table(data)):
-            self.con.execute(f"INSERT {mode} INTO {table} ({names}) SELECT * FROM rows_in")
+            self.con.execute(f"INSERT {mode} INTO {table} ({names}) {select}")
+
+    # --- what the shared tables (`store.directory`) need ----------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._wrote = True
+        self.con.execute(sql, list(params)).fetchall()
+
+    def _insert_many(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], conflict: str) -> None:
+        if rows:
+            self._wrote = True
+            self._insert_rows(table, [(c, None) for c in columns], rows, "",
+                              select=f"SELECT * FROM rows_in {conflict}")
 
     def refresh_rollups(self) -> None:
         con = self.con
@@ -325,8 +349,10 @@ class DuckDBStore:
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
         where_sql, params = where(*time_bounds("ts", since, until))
-        rows = self.con.execute(
-            f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where_sql} ORDER BY ts, id", params).fetchall()
+        return self._iter_outcomes_where(f"{where_sql} ORDER BY ts, id", params)
+
+    def _iter_outcomes_where(self, where_sql: str, params: list[Any]) -> Iterator[OutcomeEvent]:
+        rows = self.con.execute(f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM outcomes {where_sql}", params).fetchall()
         for r in rows:
             values = dict(zip(_OUTCOME_FIELDS, r, strict=True))
             values["ts"] = aware(values["ts"])

@@ -22,6 +22,7 @@ from ..errors import StoreError
 from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
+from .directory import DirectoryTables
 from .migrate import Migration, apply_all
 from .summaries import (
     ROLLUP_GROUP_BY,
@@ -46,7 +47,7 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-class PostgresStore:
+class PostgresStore(DirectoryTables):
     def __init__(self, url: str, *, read_only: bool = False):
         self.path = _redact(url)
         try:
@@ -184,6 +185,7 @@ class PostgresStore:
             UNION
             SELECT DISTINCT date_trunc('hour', e.ts) FROM batch_in b JOIN events e USING (id) WHERE b.rank > e.rank
             ON CONFLICT DO NOTHING""")
+        con.execute("UPDATE batch_in b SET person = a.person FROM aliases a WHERE b.person = a.alias")
         assignments = ", ".join(f'"{c}" = excluded."{c}"' for c in (*_USAGE_FIELDS[1:], "ingested_at"))
         con.execute(f"""
             INSERT INTO events SELECT * FROM batch_in
@@ -195,14 +197,42 @@ class PostgresStore:
         result.unchanged += existing - better
 
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
-        before = self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0]
-        with self.con.cursor() as cur:
-            cur.executemany(
-                f"""INSERT INTO outcomes ({_columns(_OUTCOME_FIELDS)}, ingested_at)
-                    VALUES ({", ".join(["%s"] * (len(_OUTCOME_FIELDS) + 1))}) ON CONFLICT (id) DO NOTHING""",
-                [(o.id, naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project, o.source,
-                  extra_json(o.extra), now) for o in outcomes])
-        return self.con.execute("SELECT count(*) FROM outcomes").fetchone()[0] - before
+        """Insert outcomes not stored yet (by id), under the person their identity resolves to."""
+        con = self.con
+        unique = {o.id: o for o in outcomes}
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS outcomes_in (LIKE outcomes) ON COMMIT DELETE ROWS")
+        with con.cursor() as cur, cur.copy(f"COPY outcomes_in ({_columns(_OUTCOME_FIELDS)}, ingested_at) "
+                                           "FROM STDIN") as copy:
+            for o in unique.values():
+                copy.write_row((o.id, naive_utc(o.ts), o.person, o.tool, o.type, o.count, o.session, o.project,
+                                o.source, extra_json(o.extra), now))
+        con.execute("UPDATE outcomes_in o SET person = a.person FROM aliases a WHERE o.person = a.alias")
+        cur = con.execute("INSERT INTO outcomes SELECT * FROM outcomes_in ON CONFLICT (id) DO NOTHING")
+        added = cur.rowcount
+        con.execute("TRUNCATE outcomes_in")
+        return added
+
+    # --- what the shared tables (`store.directory`) need ------------------------------------------
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(self._q(sql), list(params)).fetchall()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(self._q(sql), list(params))
+
+    def _insert_many(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], conflict: str) -> None:
+        if rows:
+            with self.con.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} ({_columns(columns)}) "
+                                f"VALUES ({', '.join(['%s'] * len(columns))}) {conflict}", rows)
+
+    def _lock_series(self, series: Sequence[str]) -> None:
+        """Two collector replicas must not both turn the same counter point into an increment."""
+        for name in series:  # sorted by the caller: locks are always taken in the same order
+            self.con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
 
     def refresh_rollups(self) -> None:
         con = self.con
@@ -241,8 +271,10 @@ class PostgresStore:
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
         where_sql, params = where(*time_bounds("ts", since, until, "%s"))
-        rows = self.con.execute(
-            f"SELECT {_columns(_OUTCOME_FIELDS)} FROM outcomes {where_sql} ORDER BY ts, id", params).fetchall()
+        return self._iter_outcomes_where(f"{where_sql} ORDER BY ts, id", params)
+
+    def _iter_outcomes_where(self, where_sql: str, params: list[Any]) -> Iterator[OutcomeEvent]:
+        rows = self.con.execute(f"SELECT {_columns(_OUTCOME_FIELDS)} FROM outcomes {where_sql}", params).fetchall()
         for r in rows:
             values = dict(zip(_OUTCOME_FIELDS, r, strict=True))
             values["ts"] = aware(values["ts"])

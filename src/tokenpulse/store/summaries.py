@@ -95,7 +95,7 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
     measures = ROLLUP_MEASURES if use_rollup else EVENT_MEASURES
     model = "model" if use_rollup else "coalesce(priced_model, model)"
     clauses, filter_params = time_bounds(time_col, query.since, query.until, placeholder)
-    for column, values in (("tool", query.tools), ("project", query.projects)):
+    for column, values in (("tool", query.tools), ("project", query.projects), ("person", query.people)):
         if values:
             clauses.append(f"{column} IN ({', '.join([placeholder] * len(values))})")
             filter_params.extend(values)
