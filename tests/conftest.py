@@ -26,7 +26,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TOKENPULSE_HOME", str(tmp_path / "tokenpulse"))
     for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "TOKENPULSE_CONFIG", "TOKENPULSE_TZ",
-                 "TOKENPULSE_DISCOUNT", "TOKENPULSE_PRICES", "TOKENPULSE_PERSON", "TOKENPULSE_DB"):
+                 "TOKENPULSE_DISCOUNT", "TOKENPULSE_PRICES", "TOKENPULSE_PERSON", "TOKENPULSE_DB",
+                 "TOKENPULSE_SERVER", "TOKENPULSE_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("NO_COLOR", "1")

@@ -67,7 +67,13 @@ class Settings:
     discount: Discount = field(default_factory=Discount)
     prices: list[Path] = field(default_factory=list)
     person: str | None = None
+    server: str | None = None
+    """A collector (`tokenpulse serve`) to push to and read from."""
+    key: str | None = None
+    """The personal key for `server` (prefer TOKENPULSE_KEY to writing it in the file)."""
     config_file: Path | None = None
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The config file's tables (`[serve]`, …), for the parts that have their own settings."""
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -113,5 +119,8 @@ def load_settings(home: Path | None = None, db: str | None = None) -> Settings:
         discount=Discount.parse(str(setting("discount") or "")),
         prices=prices,
         person=setting("person"),
+        server=setting("server"),
+        key=setting("key"),
         config_file=config_path if config_path.exists() else None,
+        tables={k: v for k, v in config.items() if isinstance(v, dict)},
     )

@@ -39,3 +39,14 @@ class InvalidEvent(TokenpulseError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class RequestError(TokenpulseError):
+    """A request the HTTP service refuses; `status` is the HTTP status it answers with."""
+
+    def __init__(self, message: str, status: int = 400, errors: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+        self.headers = headers or {}

@@ -48,9 +48,9 @@ def cli(ctx: click.Context, home: Path | None, db: str | None) -> None:
 
 
 def _register() -> None:
-    from . import exporting, importing, prices, report
+    from . import exporting, importing, keys, prices, report, serve
 
-    for module in (importing, report, exporting, prices):
+    for module in (importing, report, exporting, prices, serve, keys):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -169,6 +169,15 @@ def is_postgres(location: str | Path) -> bool:
     return str(location).startswith(("postgres://", "postgresql://"))
 
 
+def describe_location(location: str | Path) -> str:
+    """The store's location for messages: a path, or a URL without its password."""
+    if is_postgres(location):
+        from .postgres import redact
+
+        return redact(str(location))
+    return str(location)
+
+
 def store_generation(location: str | Path) -> str | None:
     """A value that changes whenever the store at `location` is written, read without opening it (None
     for a database server, where caches beside the store do not apply)."""

@@ -49,7 +49,7 @@ def _columns(names: Sequence[str]) -> str:
 
 class PostgresStore(DirectoryTables):
     def __init__(self, url: str, *, read_only: bool = False):
-        self.path = _redact(url)
+        self.path = redact(url)
         try:
             self.con = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
@@ -347,7 +347,7 @@ def _usage_rows(usage: Sequence[UsageEvent] | Any) -> list[tuple[Any, ...]]:
     return out
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without its password, for messages."""
     with contextlib.suppress(Exception):
         info = psycopg.conninfo.conninfo_to_dict(url)

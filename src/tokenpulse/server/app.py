@@ -1,0 +1,148 @@
+"""The service: one aiohttp application that ingests (OTLP, NDJSON), answers the JSON API and keeps
+its own metrics. `run()` serves it until SIGINT/SIGTERM, then lets queued writes commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..pricing import PriceBook
+from ..store import Store
+from . import pipeline
+from .auth import KeyCache, auth_middleware
+from .http import errors_middleware
+from .metrics import ServiceMetrics
+from .settings import ServeSettings
+from .writer import Writer
+
+log = logging.getLogger("tokenpulse.server")
+
+INLINE_BYTES = 32 * 1024
+"""Bodies smaller than this are decoded in the server process (a worker round trip costs more)."""
+
+
+@dataclass
+class Service:
+    settings: ServeSettings
+    book: PriceBook
+    price_files: list[Path]
+    writer: Writer
+    tz: str = "UTC"
+    store_label: str = ""
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    keys: KeyCache = field(init=False)
+    pool: ProcessPoolExecutor | None = None
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCache(self.writer, self.settings.key_cache_seconds)
+
+    async def decode(self, fn: Callable[..., pipeline.Decoded], *args: Any, size: int) -> pipeline.Decoded:
+        """Run a pipeline function: in a worker process for large bodies, here for small ones."""
+        if self.pool is None or size < INLINE_BYTES:
+            return fn(*args, book=self.book)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(fn, *args))
+
+    async def start(self) -> None:
+        self.writer.start()
+        # Usage priced with an older price book is re-priced before the first report.
+        await self.writer.read(lambda store: store.reprice(self.book) if store.stale_price_versions(
+            self.book.version) else 0)
+        workers = self.settings.workers
+        if workers > 0:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=pipeline.init_worker, initargs=(self.price_files,))
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self.pool, time.sleep, 0.05) for _ in range(workers)))
+
+    async def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
+
+
+SERVICE = web.AppKey("service", Service)
+
+
+def create_app(service: Service) -> web.Application:
+    from . import routes
+
+    @web.middleware
+    async def measure(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+        started = time.perf_counter()
+        response = await handler(request)
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "other"
+        service.metrics.requests.labels(route, str(response.status)).inc()
+        service.metrics.latency.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    async def on_startup(app: web.Application) -> None:
+        await service.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await service.stop()
+
+    app = web.Application(middlewares=[measure, errors_middleware, auth_middleware(service.keys)],
+                          client_max_size=service.settings.max_body_bytes)
+    app[SERVICE] = service
+    routes.add_routes(app)
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def run(service: Service, *, on_listening: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM; queued writes are committed before the process exits."""
+    try:
+        import uvloop
+    except ImportError:  # Windows
+        uvloop = None
+
+    async def main() -> None:
+        runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, service.settings.host, service.settings.port, backlog=1024)
+        await site.start()
+        sockets = runner.addresses
+        host, port = sockets[0][:2] if sockets else (service.settings.host, service.settings.port)
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        if on_listening:
+            on_listening(url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+
+    if uvloop is not None and sys.platform != "win32":
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
+
+
+def open_service(settings: ServeSettings, book: PriceBook, price_files: list[Path],
+                 open_store: Callable[[], Store], tz: str, store_label: str) -> Service:
+    metrics = ServiceMetrics()
+    writer = Writer(open_store, max_pending_events=settings.max_pending_events,
+                    max_group_events=settings.max_group_events, on_commit=metrics.on_commit)
+    return Service(settings=settings, book=book, price_files=price_files, writer=writer, tz=tz,
+                   store_label=store_label, metrics=metrics)

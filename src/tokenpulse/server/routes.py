@@ -1,0 +1,248 @@
+"""The routes: OTLP/HTTP receivers, NDJSON ingest, reports, the people directory, health and metrics.
+
+    GET  /healthz                      no key needed
+    POST /v1/logs, /v1/metrics, /v1/traces   OTLP/HTTP, protobuf or JSON, gzip      ingest
+    POST /api/v1/events                canonical NDJSON (tokenpulse-events/1)       ingest
+    GET  /api/v1/reports/{kind}        daily|weekly|monthly|session|blocks, as `report --json`
+    POST /api/v1/people                the directory, CSV or JSON                   admin
+    GET  /api/v1/people[/{identity}]   the directory; one person by email or alias
+    GET  /api/v1/me, /api/v1/me/prompts   the calling key, and its owner's own prompts
+    GET  /metrics                      Prometheus                                   admin
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from .. import __version__
+from ..config import parse_week_start
+from ..errors import ConfigError, InvalidEvent, RequestError
+from ..keys import ApiKey
+from ..people import normalize_identity, parse_directory
+from ..reports import REPORT_KINDS, ReportOptions, report_from_rows, usage_query
+from . import pipeline
+from .app import SERVICE, Service
+from .auth import require
+from .http import JSON, PROTOBUF, json_response, media_type, read_body
+from .metrics import CONTENT_TYPE
+
+_REJECTED_FIELD = {"logs": "rejectedLogRecords", "metrics": "rejectedDataPoints", "traces": "rejectedSpans"}
+_MAX_IGNORED_LABELS = 200
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", health)
+    for signal in ("logs", "metrics", "traces"):
+        app.router.add_post(f"/v1/{signal}", _otlp_handler(signal))
+    app.router.add_post("/api/v1/events", ingest_ndjson)
+    app.router.add_get("/api/v1/reports/{kind}", report)
+    app.router.add_post("/api/v1/people", import_people)
+    app.router.add_get("/api/v1/people", list_people)
+    app.router.add_get("/api/v1/people/{identity}", find_person)
+    app.router.add_get("/api/v1/me", me)
+    app.router.add_get("/api/v1/me/prompts", my_prompts)
+    app.router.add_get("/metrics", metrics)
+
+
+def _service(request: web.Request) -> Service:
+    return request.app[SERVICE]
+
+
+def _overrides(key: ApiKey) -> pipeline.Overrides:
+    if key.kind == "personal":
+        return pipeline.Overrides(person=key.person)
+    return pipeline.Overrides(team=key.team if key.kind == "ingest" else None)
+
+
+def _count_ignored(service: Service, decoded: pipeline.Decoded) -> None:
+    for name, count in decoded.ignored.items():
+        label = name if len(service.metrics.seen_ignored) < _MAX_IGNORED_LABELS or name in \
+            service.metrics.seen_ignored else "(other)"
+        service.metrics.seen_ignored.add(label)
+        service.metrics.ignored.labels(label).inc(count)
+
+
+def _record_ingest(service: Service, path: str, decoded: pipeline.Decoded) -> None:
+    m = service.metrics
+    m.records.labels(path, "accepted").inc(decoded.size)
+    m.records.labels(path, "rejected").inc(decoded.rejected)
+    m.events.labels("usage").inc(decoded.usage_count)
+    m.events.labels("outcome").inc(len(decoded.outcomes) + len(decoded.cumulative))
+    m.events.labels("prompt").inc(len(decoded.prompts))
+    m.pending.set(service.writer.pending_events)
+    _count_ignored(service, decoded)
+
+
+async def health(request: web.Request) -> web.Response:
+    service = _service(request)
+    return json_response({"ok": True, "version": __version__, "store": service.store_label,
+                          "pending_events": service.writer.pending_events})
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+
+def _otlp_handler(signal: pipeline.Signal) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        service = _service(request)
+        key = require(request, "ingest")
+        kind = media_type(request)
+        if kind not in (PROTOBUF, JSON):
+            raise RequestError(f"OTLP bodies must be {PROTOBUF} or {JSON}, not {kind or 'unspecified'}", 415)
+        encoding = "protobuf" if kind == PROTOBUF else "json"
+        body = await read_body(request, service.settings.max_body_bytes)
+        decoded = await service.decode(pipeline.decode_otlp, signal, body, encoding, _overrides(key), size=len(body))
+        await service.writer.write(decoded)
+        _record_ingest(service, f"/v1/{signal}", decoded)
+        return _otlp_success(signal, encoding, decoded)
+    return handler
+
+
+def _otlp_success(signal: pipeline.Signal, encoding: str, decoded: pipeline.Decoded) -> web.Response:
+    """An Export…ServiceResponse; `partial_success` only when records were rejected, as the spec asks."""
+    message = "; ".join(e["message"] for e in decoded.errors[:5])
+    if decoded.rejected > len(decoded.errors[:5]):
+        message += f" (and {decoded.rejected - len(decoded.errors[:5])} more)"
+    if encoding == "json":
+        body: dict[str, Any] = {}
+        if decoded.rejected:
+            body["partialSuccess"] = {_REJECTED_FIELD[signal]: str(decoded.rejected), "errorMessage": message}
+        return json_response(body)
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    response = {"logs": ExportLogsServiceResponse, "metrics": ExportMetricsServiceResponse,
+                "traces": ExportTraceServiceResponse}[signal]()
+    if decoded.rejected:
+        partial = response.partial_success
+        setattr(partial, {"logs": "rejected_log_records", "metrics": "rejected_data_points",
+                          "traces": "rejected_spans"}[signal], decoded.rejected)
+        partial.error_message = message
+    return web.Response(body=response.SerializeToString(), content_type=PROTOBUF)
+
+
+async def ingest_ndjson(request: web.Request) -> web.Response:
+    """Canonical NDJSON: good lines are stored, bad ones reported by line number (200 unless none was good)."""
+    service = _service(request)
+    key = require(request, "ingest")
+    body = await read_body(request, service.settings.max_body_bytes)
+    decoded = await service.decode(pipeline.decode_ndjson, body, _overrides(key), size=len(body))
+    if decoded.rejected and not decoded.size:
+        raise RequestError(f"no line could be read ({decoded.rejected} rejected)", 400, decoded.errors)
+    await service.writer.write(decoded)
+    _record_ingest(service, "/api/v1/events", decoded)
+    return json_response({"ok": decoded.rejected == 0, "accepted": decoded.size, "rejected": decoded.rejected,
+                          "errors": decoded.errors})
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    for parse in (date.fromisoformat, lambda v: datetime.strptime(v, "%Y%m%d").date()):
+        try:
+            return parse(value)
+        except ValueError:
+            continue
+    raise RequestError(f"`{name}` must be a date like 2026-11-03, got {value!r}")
+
+
+def _many(request: web.Request, name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for value in request.query.getall(name, []) for v in value.split(",") if v.strip())
+
+
+async def report(request: web.Request) -> web.Response:
+    """The same report as `tokenpulse report KIND --json`. A personal key sees its owner's usage only."""
+    service = _service(request)
+    key: ApiKey = request["key"]
+    kind = request.match_info["kind"]
+    if kind not in REPORT_KINDS:
+        raise RequestError(f"no report {kind!r}; reports: {', '.join(REPORT_KINDS)}", 404)
+    people = tuple(normalize_identity(p) for p in _many(request, "person"))
+    if key.may("read_all"):
+        pass
+    elif key.may("read_own"):
+        if people and people != (key.person,):
+            raise RequestError("a personal key reads its owner's usage only", 403)
+        people = (key.person,)  # type: ignore[assignment]
+    else:
+        raise RequestError(f"a {key.kind} key may not read reports", 403)
+    q = request.query
+    try:
+        options = ReportOptions(
+            kind=kind, tz=q.get("tz") or service.tz, since=_day(q.get("since"), "since"),  # type: ignore[arg-type]
+            until=_day(q.get("until"), "until"), tools=_many(request, "tool"), projects=_many(request, "project"),
+            people=people, breakdown=q.get("breakdown") == "model",
+            order="desc" if q.get("order") == "desc" else "asc",
+            week_start=parse_week_start(q["week_start"]) if q.get("week_start") else 0)
+        query = usage_query(options)
+    except ConfigError as exc:
+        raise RequestError(str(exc)) from None
+    rows = await service.writer.read(lambda store: store.usage_rows(query))
+    result = report_from_rows(rows, options, {"price_version": service.book.version, "store": service.store_label})
+    return json_response(result.to_json())
+
+
+# --- people -----------------------------------------------------------------------------------------
+
+
+async def import_people(request: web.Request) -> web.Response:
+    service = _service(request)
+    require(request, "read_all")
+    body = await read_body(request, service.settings.max_body_bytes)
+    people, errors = parse_directory(body, media_type(request))
+    rows = [e.to_json() for e in errors]
+    if errors and not people:
+        raise RequestError(f"no row could be read ({len(errors)} rejected)", 400, rows)
+    moved = await service.writer.read(lambda store: store.save_people(people))
+    return json_response({"ok": not errors, "people": len(people), "reattributed_events": moved,
+                          "rejected": len(errors), "errors": rows})
+
+
+async def list_people(request: web.Request) -> web.Response:
+    require(request, "directory")
+    people = await _service(request).writer.read(lambda store: store.people())
+    return json_response({"people": [p.to_json() for p in people]})
+
+
+async def find_person(request: web.Request) -> web.Response:
+    """One person, by their email or any alias (`account:<uuid>`, `user:<id>`, another email)."""
+    require(request, "directory")
+    identity = normalize_identity(request.match_info["identity"])
+    person = await _service(request).writer.read(lambda store: store.find_person(identity))
+    if person is None:
+        raise RequestError(f"no person is known by {identity!r}", 404)
+    return json_response({"identity": identity, **person.to_json()})
+
+
+async def me(request: web.Request) -> web.Response:
+    key: ApiKey = request["key"]
+    return json_response({"key": key.to_json()})
+
+
+async def my_prompts(request: web.Request) -> web.Response:
+    """The caller's own prompts. Prompt text is private: no key can read anyone else's."""
+    key: ApiKey = request["key"]
+    if key.kind != "personal" or not key.person:
+        raise RequestError("prompts are readable by their owner only, with a personal key", 403)
+    try:
+        limit = min(int(request.query.get("limit", "200")), 5000)
+    except ValueError:
+        raise InvalidEvent("`limit` must be an integer", field="limit") from None
+    prompts = await _service(request).writer.read(lambda store: store.prompts_of(key.person, limit=limit))
+    return json_response({"prompts": [{"id": p.id, "ts": p.ts.isoformat(), "tool": p.tool, "session": p.session,
+                                       "prompt_id": p.prompt_id, "length": p.length, "text": p.text}
+                                      for p in prompts]})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    require(request, "read_all")
+    service = _service(request)
+    service.metrics.pending.set(service.writer.pending_events)
+    return web.Response(body=service.metrics.render(), headers={"Content-Type": CONTENT_TYPE})

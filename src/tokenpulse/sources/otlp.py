@@ -1,0 +1,337 @@
+"""OTLP/HTTP request bodies (protobuf or JSON) as plain records.
+
+The receiver decodes an export request into flat records — a log record, a metric data point or a
+span, each with its resource's and its own attributes as a dict — and `otel.py` maps those to events.
+Both encodings land in the same records, so the mapping is written once.
+
+The JSON form follows the OTLP/JSON rules: lowerCamelCase keys, 64-bit integers as strings (numbers
+are accepted too), trace and span ids in hex.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from ..errors import InvalidEvent
+
+Encoding = Literal["protobuf", "json"]
+Temporality = Literal["delta", "cumulative", "unspecified"]
+_TEMPORALITY: dict[int, Temporality] = {0: "unspecified", 1: "delta", 2: "cumulative"}
+
+
+@dataclass
+class LogRecord:
+    resource: dict[str, Any]
+    scope: str
+    time_ns: int
+    observed_ns: int
+    body: Any
+    attributes: dict[str, Any]
+
+
+@dataclass
+class MetricPoint:
+    resource: dict[str, Any]
+    scope: str
+    name: str
+    unit: str
+    kind: Literal["sum", "gauge", "histogram", "other"]
+    monotonic: bool
+    temporality: Temporality
+    attributes: dict[str, Any]
+    start_ns: int
+    time_ns: int
+    value: float | int | None = None
+    """A sum or gauge point's value; a histogram point's sum."""
+    count: int | None = None
+    """A histogram point's count."""
+
+
+@dataclass
+class Span:
+    resource: dict[str, Any]
+    scope: str
+    name: str
+    trace_id: str
+    span_id: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# --- protobuf ---------------------------------------------------------------------------------------
+
+
+def _pb_value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "string_value":
+        return v.string_value
+    if kind == "int_value":
+        return v.int_value
+    if kind == "double_value":
+        return v.double_value
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "bytes_value":
+        return v.bytes_value.hex()
+    if kind == "array_value":
+        return [_pb_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _pb_value(kv.value) for kv in v.kvlist_value.values}
+    return None
+
+
+def _pb_attrs(attributes: Any) -> dict[str, Any]:
+    return {kv.key: _pb_value(kv.value) for kv in attributes}
+
+
+def _parse_pb(message_type: Any, body: bytes) -> Any:
+    from google.protobuf.message import DecodeError
+
+    try:
+        return message_type.FromString(body)
+    except (DecodeError, RuntimeWarning, ValueError) as exc:
+        raise InvalidEvent(f"not a valid OTLP protobuf message: {exc}") from None
+
+
+def _logs_pb(body: bytes) -> Iterator[LogRecord]:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    request = _parse_pb(ExportLogsServiceRequest, body)
+    for rl in request.resource_logs:
+        resource = _pb_attrs(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            for r in sl.log_records:
+                yield LogRecord(resource, sl.scope.name, r.time_unix_nano, r.observed_time_unix_nano,
+                                _pb_value(r.body) if r.HasField("body") else None, _pb_attrs(r.attributes))
+
+
+def _metrics_pb(body: bytes) -> Iterator[MetricPoint]:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    request = _parse_pb(ExportMetricsServiceRequest, body)
+    for rm in request.resource_metrics:
+        resource = _pb_attrs(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                data = m.WhichOneof("data")
+                if data in ("sum", "gauge"):
+                    container = getattr(m, data)
+                    temporality = _TEMPORALITY.get(container.aggregation_temporality, "unspecified") \
+                        if data == "sum" else "unspecified"
+                    monotonic = container.is_monotonic if data == "sum" else False
+                    for p in container.data_points:
+                        value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+                        yield MetricPoint(resource, sm.scope.name, m.name, m.unit, data, monotonic, temporality,
+                                          _pb_attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano, value)
+                elif data == "histogram":
+                    h = m.histogram
+                    for p in h.data_points:
+                        yield MetricPoint(resource, sm.scope.name, m.name, m.unit, "histogram", True,
+                                          _TEMPORALITY.get(h.aggregation_temporality, "unspecified"),
+                                          _pb_attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano,
+                                          p.sum, p.count)
+                else:
+                    yield MetricPoint(resource, sm.scope.name, m.name, m.unit, "other", False, "unspecified", {},
+                                      0, 0)
+
+
+def _spans_pb(body: bytes) -> Iterator[Span]:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = _parse_pb(ExportTraceServiceRequest, body)
+    for rs in request.resource_spans:
+        resource = _pb_attrs(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                yield Span(resource, ss.scope.name, s.name, s.trace_id.hex(), s.span_id.hex(),
+                           s.start_time_unix_nano, s.end_time_unix_nano, _pb_attrs(s.attributes))
+
+
+# --- JSON -------------------------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _int(value: Any, where: str) -> int:
+    """OTLP/JSON writes 64-bit integers as strings; some clients write numbers."""
+    if value is None or value == "":
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidEvent(f"`{where}` must be an integer, got {value!r}", field=where) from None
+
+
+def _float(value: Any, where: str) -> float:
+    """A double: a JSON number, or a string such as "1.5" or "NaN" (the protobuf JSON mapping)."""
+    if value is None or value == "":
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidEvent(f"`{where}` must be a number, got {value!r}", field=where) from None
+
+
+def _bytes(value: Any) -> str:
+    """OTLP/JSON writes `bytesValue` in base64 (standard or URL-safe); hex, as the protobuf decoder gives."""
+    if not isinstance(value, str):
+        raise InvalidEvent(f"`bytesValue` must be a base64 string, got {_kind(value)}", field="bytesValue")
+    text = value.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True).hex()
+    except (binascii.Error, ValueError):
+        raise InvalidEvent(f"`bytesValue` must be base64, got {value!r}", field="bytesValue") from None
+
+
+def _json_value(v: Any) -> Any:
+    if not isinstance(v, dict):
+        return None
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        return _int(v["intValue"], "intValue")
+    if "doubleValue" in v:
+        return _float(v["doubleValue"], "doubleValue")
+    if "boolValue" in v:
+        return bool(v["boolValue"])
+    if "bytesValue" in v:
+        return _bytes(v["bytesValue"])
+    if "arrayValue" in v:
+        return [_json_value(x) for x in _list(_object(v["arrayValue"] or {}, "arrayValue"), "values")]
+    if "kvlistValue" in v:
+        return _json_attrs(_object(v["kvlistValue"] or {}, "kvlistValue").get("values"))
+    return None
+
+
+def _json_attrs(attributes: Any) -> dict[str, Any]:
+    if not attributes:
+        return {}
+    if not isinstance(attributes, list):
+        raise InvalidEvent("`attributes` must be a list of {key, value}", field="attributes")
+    out = {}
+    for kv in attributes:
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise InvalidEvent("an attribute needs a string `key`", field="attributes")
+        out[kv["key"]] = _json_value(kv.get("value"))
+    return out
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"`{where}` must be an object, got {_kind(value)}", field=where)
+    return value
+
+
+def _list(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """`obj[key]`, a list of objects (absent or null: empty)."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidEvent(f"`{key}` must be a list, got {_kind(value)}", field=key)
+    for item in value:
+        if not isinstance(item, dict):
+            raise InvalidEvent(f"each entry of `{key}` must be an object, got {_kind(item)}", field=key)
+    return value
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidEvent(f"not valid OTLP JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise InvalidEvent("an OTLP JSON request must be an object")
+    return obj
+
+
+def _scope(obj: dict[str, Any]) -> str:
+    scope = _object(obj.get("scope") or {}, "scope")
+    return str(scope.get("name") or "")
+
+
+def _resource(obj: dict[str, Any]) -> dict[str, Any]:
+    return _json_attrs(_object(obj.get("resource") or {}, "resource").get("attributes"))
+
+
+def _logs_json(body: bytes) -> Iterator[LogRecord]:
+    for rl in _list(_json(body), "resourceLogs"):
+        resource = _resource(rl)
+        for sl in _list(rl, "scopeLogs"):
+            for r in _list(sl, "logRecords"):
+                yield LogRecord(resource, _scope(sl), _int(r.get("timeUnixNano"), "timeUnixNano"),
+                                _int(r.get("observedTimeUnixNano"), "observedTimeUnixNano"),
+                                _json_value(r.get("body")), _json_attrs(r.get("attributes")))
+
+
+_JSON_TEMPORALITY = {"AGGREGATION_TEMPORALITY_DELTA": 1, "AGGREGATION_TEMPORALITY_CUMULATIVE": 2}
+
+
+def _temporality(value: Any) -> Temporality:
+    number = _JSON_TEMPORALITY.get(value, value) if isinstance(value, str) else value
+    return _TEMPORALITY.get(number if isinstance(number, int) else 0, "unspecified")
+
+
+def _metrics_json(body: bytes) -> Iterator[MetricPoint]:
+    for rm in _list(_json(body), "resourceMetrics"):
+        resource = _resource(rm)
+        for sm in _list(rm, "scopeMetrics"):
+            for m in _list(sm, "metrics"):
+                name, unit = str(m.get("name", "")), str(m.get("unit", ""))
+                for data in ("sum", "gauge", "histogram"):
+                    if isinstance(m.get(data), dict):
+                        break
+                else:
+                    yield MetricPoint(resource, _scope(sm), name, unit, "other", False, "unspecified", {}, 0, 0)
+                    continue
+                container = m[data]
+                temporality = _temporality(container.get("aggregationTemporality")) if data != "gauge" \
+                    else "unspecified"
+                for p in _list(container, "dataPoints"):
+                    common = dict(attributes=_json_attrs(p.get("attributes")),
+                                  start_ns=_int(p.get("startTimeUnixNano"), "startTimeUnixNano"),
+                                  time_ns=_int(p.get("timeUnixNano"), "timeUnixNano"))
+                    if data == "histogram":
+                        yield MetricPoint(resource, _scope(sm), name, unit, "histogram", True, temporality,
+                                          value=_float(p.get("sum"), "sum"), count=_int(p.get("count"), "count"),
+                                          **common)
+                    else:
+                        value = _int(p["asInt"], "asInt") if "asInt" in p else _float(p.get("asDouble"), "asDouble")
+                        yield MetricPoint(resource, _scope(sm), name, unit, data,
+                                          bool(container.get("isMonotonic")) if data == "sum" else False,
+                                          temporality, value=value, **common)
+
+
+def _spans_json(body: bytes) -> Iterator[Span]:
+    for rs in _list(_json(body), "resourceSpans"):
+        resource = _resource(rs)
+        for ss in _list(rs, "scopeSpans"):
+            for s in _list(ss, "spans"):
+                yield Span(resource, _scope(ss), str(s.get("name", "")), str(s.get("traceId", "")),
+                           str(s.get("spanId", "")), _int(s.get("startTimeUnixNano"), "startTimeUnixNano"),
+                           _int(s.get("endTimeUnixNano"), "endTimeUnixNano"), _json_attrs(s.get("attributes")))
+
+
+# --- entry points -----------------------------------------------------------------------------------
+
+_DECODERS = {
+    ("logs", "protobuf"): _logs_pb, ("logs", "json"): _logs_json,
+    ("metrics", "protobuf"): _metrics_pb, ("metrics", "json"): _metrics_json,
+    ("traces", "protobuf"): _spans_pb, ("traces", "json"): _spans_json,
+}
+
+
+def decode(signal: Literal["logs", "metrics", "traces"], body: bytes, encoding: Encoding) -> list[Any]:
+    """All records of one export request; raises `InvalidEvent` if the body cannot be decoded."""
+    return list(_DECODERS[(signal, encoding)](body))
