@@ -285,6 +285,25 @@ def test_short_event_name_form_and_body_form_give_the_same_event() -> None:
     assert by_scope.usage == body_form.usage  # no service.name, but Claude Code's scope
 
 
+def test_the_record_event_name_field_names_the_event_too() -> None:
+    record = log(api_request())
+    record["eventName"] = "claude_code.api_request"  # newer SDKs: the field, not the body
+    by_field = from_logs(logs(record, res=ORG, scope="some-sdk"))  # neither Claude Code's service nor scope
+
+    assert len(by_field.usage) == 1
+    assert by_field.usage == from_logs(logs(log(api_request(), body="claude_code.api_request"), res=ORG,
+                                            scope="some-sdk")).usage
+
+
+def test_a_malformed_record_is_rejected_and_the_rest_of_the_request_kept() -> None:
+    bad = log(api_request())
+    bad["timeUnixNano"] = "yesterday"
+    result = from_logs(logs(log(api_request(), body="claude_code.api_request"), bad))
+
+    assert len(result.usage) == 1
+    assert result.rejected == ["a log record: `timeUnixNano` must be an integer, got 'yesterday'"]
+
+
 def test_a_short_event_name_from_another_service_is_not_claude_code() -> None:
     result = from_logs(logs(log(api_request()), res={"service.name": "my-agent"}, scope="my-agent"))
 

@@ -35,7 +35,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from tokenpulse.errors import InvalidEvent
-from tokenpulse.sources.otlp import LogRecord, MetricPoint, Span, decode
+from tokenpulse.sources.otlp import LogRecord, MetricPoint, Rejected, Span, decode
 
 T_START = 1_772_359_145_000_000_000  # 2026-03-01T09:59:05Z
 T_LOG = 1_772_359_205_250_000_000  # 2026-03-01T10:00:05.250Z
@@ -438,52 +438,68 @@ def test_an_object_where_a_list_belongs_is_rejected() -> None:
     assert invalid("metrics", body, "json") == "`scopeMetrics` must be a list, got an object"
 
 
-def test_a_non_integer_time_unix_nano_is_rejected() -> None:
-    message = invalid("logs", logs_json([{"timeUnixNano": "2026-03-01T10:00:05Z"}]), "json")
+# A malformed record in an otherwise good JSON request is refused alone: the others are kept.
 
-    assert message == "`timeUnixNano` must be an integer, got '2026-03-01T10:00:05Z'"
+GOOD_LOG = {"timeUnixNano": "1", "body": {"stringValue": "claude_code.api_request"}}
 
 
-def test_a_non_integer_span_end_time_is_rejected() -> None:
+def refused(signal: str, body: bytes) -> tuple[list[str], int]:
+    """(messages of the records refused, how many records were kept)."""
+    records = decode(signal, body, "json")  # type: ignore[arg-type]
+    return [r.message for r in records if isinstance(r, Rejected)], sum(not isinstance(r, Rejected) for r in records)
+
+
+def test_a_non_integer_time_unix_nano_refuses_that_record_only() -> None:
+    body = logs_json([GOOD_LOG, {"timeUnixNano": "2026-03-01T10:00:05Z"}, GOOD_LOG])
+
+    assert refused("logs", body) == (
+        ["a log record: `timeUnixNano` must be an integer, got '2026-03-01T10:00:05Z'"], 2)
+
+
+def test_a_non_integer_span_end_time_refuses_that_span_only() -> None:
     body = json_body({"resourceSpans": [{"scopeSpans": [{"spans": [
-        {"name": "chat", "startTimeUnixNano": "1", "endTimeUnixNano": "1.5e18"}]}]}]})
+        {"name": "chat", "startTimeUnixNano": "1", "endTimeUnixNano": "1.5e18"},
+        {"name": "chat", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]})
 
-    assert invalid("traces", body, "json") == "`endTimeUnixNano` must be an integer, got '1.5e18'"
-
-
-def test_attributes_that_are_not_a_list_are_rejected() -> None:
-    body = logs_json([{"timeUnixNano": "1", "attributes": {"session.id": "s-1"}}])
-
-    assert invalid("logs", body, "json") == "`attributes` must be a list of {key, value}"
+    assert refused("traces", body) == (["a span: `endTimeUnixNano` must be an integer, got '1.5e18'"], 1)
 
 
-def test_an_attribute_without_a_string_key_is_rejected() -> None:
-    body = logs_json([{"timeUnixNano": "1", "attributes": [{"value": {"stringValue": "x"}}]}])
+def test_attributes_that_are_not_a_list_refuse_the_record() -> None:
+    body = logs_json([{"timeUnixNano": "1", "attributes": {"session.id": "s-1"}}, GOOD_LOG])
 
-    assert invalid("logs", body, "json") == "an attribute needs a string `key`"
-
-
-def test_a_non_integer_int_value_is_rejected() -> None:
-    body = logs_json([{"timeUnixNano": "1", "attributes": [{"key": "input_tokens", "value": {"intValue": "12.5"}}]}])
-
-    assert invalid("logs", body, "json") == "`intValue` must be an integer, got '12.5'"
+    assert refused("logs", body) == (["a log record: `attributes` must be a list of {key, value}"], 1)
 
 
-def test_bytes_value_that_is_not_base64_is_rejected() -> None:
-    body = logs_json([{"timeUnixNano": "1", "attributes": [{"key": "raw", "value": {"bytesValue": "not base64!"}}]}])
+def test_an_attribute_without_a_string_key_refuses_the_record() -> None:
+    body = logs_json([{"timeUnixNano": "1", "attributes": [{"value": {"stringValue": "x"}}]}, GOOD_LOG])
 
-    assert invalid("logs", body, "json") == "`bytesValue` must be base64, got 'not base64!'"
+    assert refused("logs", body) == (["a log record: an attribute needs a string `key`"], 1)
 
 
-def test_a_non_numeric_double_data_point_is_rejected() -> None:
+def test_a_non_integer_int_value_refuses_the_record() -> None:
+    body = logs_json([{"timeUnixNano": "1", "attributes": [{"key": "input_tokens", "value": {"intValue": "12.5"}}]},
+                      GOOD_LOG])
+
+    assert refused("logs", body) == (["a log record: `intValue` must be an integer, got '12.5'"], 1)
+
+
+def test_bytes_value_that_is_not_base64_refuses_the_record() -> None:
+    body = logs_json([{"timeUnixNano": "1", "attributes": [{"key": "raw", "value": {"bytesValue": "not base64!"}}]},
+                      GOOD_LOG])
+
+    assert refused("logs", body) == (["a log record: `bytesValue` must be base64, got 'not base64!'"], 1)
+
+
+def test_a_non_numeric_double_data_point_refuses_that_point_only() -> None:
     body = metrics_json([{"name": "claude_code.active_time.total", "sum": {
-        "aggregationTemporality": 1, "dataPoints": [{"timeUnixNano": "1", "asDouble": "twelve"}]}}])
+        "aggregationTemporality": 1, "dataPoints": [{"timeUnixNano": "1", "asDouble": "twelve"},
+                                                    {"timeUnixNano": "2", "asDouble": 1.5}]}}])
 
-    assert invalid("metrics", body, "json") == "`asDouble` must be a number, got 'twelve'"
+    assert refused("metrics", body) == (
+        ["a data point of claude_code.active_time.total: `asDouble` must be a number, got 'twelve'"], 1)
 
 
-def test_the_invalid_event_names_the_offending_field() -> None:
-    with pytest.raises(InvalidEvent) as caught:
-        decode("logs", logs_json([{"timeUnixNano": "soon"}]), "json")
+def test_the_event_name_field_of_a_record_is_read() -> None:
+    (record,) = decode("logs", logs_json([{"timeUnixNano": "1", "eventName": "claude_code.api_request"}]), "json")
 
-    assert caught.value.field == "timeUnixNano"
+    assert record.event_name == "claude_code.api_request"

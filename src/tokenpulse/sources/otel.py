@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import InvalidEvent
 from ..events import OutcomeEvent, PromptEvent, UsageEvent
 from ..money import decimal_usd_to_micros
-from .otlp import LogRecord, MetricPoint, Span
+from .otlp import LogRecord, MetricPoint, Rejected, Span
 
 # Resource attributes that describe the process, not the organisation.
 _PROCESS_PREFIXES = ("service.", "telemetry.", "os.", "host.", "process.", "wsl.", "terminal.")
@@ -67,6 +67,8 @@ class OtelResult:
 
 def _int(value: Any) -> int | None:
     """Token counts arrive as int, string or double depending on the exporter."""
+    if type(value) is int and value >= 0:  # the common case, first
+        return value
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
@@ -109,24 +111,39 @@ def identity(attrs: dict[str, Any]) -> str | None:
     return None
 
 
-def _org_attributes(resource: dict[str, Any]) -> dict[str, Any] | None:
+_org_cache: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _org_attributes(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource's organisation attributes (every record of one resource shares its dict: computed once)."""
+    cached = _org_cache.get(id(resource))
+    if cached is not None and cached[0] is resource:
+        return cached[1]
     kept = {k: v for k, v in resource.items() if not k.startswith(_PROCESS_PREFIXES)}
-    return {"resource": kept} if kept else None
+    if len(_org_cache) > 256:
+        _org_cache.clear()
+    _org_cache[id(resource)] = (resource, kept)
+    return kept
 
 
 def _extra(resource: dict[str, Any], **fields: Any) -> dict[str, Any] | None:
-    extra = _org_attributes(resource) or {}
-    extra.update({k: v for k, v in fields.items() if v not in (None, "")})
+    kept = _org_attributes(resource)
+    extra = {"resource": dict(kept)} if kept else {}
+    for k, v in fields.items():
+        if v is not None and v != "":
+            extra[k] = v
     return extra or None
 
 
 def _event_name(record: LogRecord) -> str:
-    """`claude_code.api_request` whether the tool put it in the body or (short) in `event.name`."""
-    attrs = record.attributes
-    name = str(attrs.get("event.name") or "")
+    """`claude_code.api_request` whether the tool put it in the record's `event_name` field, in the body,
+    or (short) in the `event.name` attribute."""
+    short = str(record.attributes.get("event.name") or "")
     body = record.body if isinstance(record.body, str) else ""
-    if "." in body and (not name or body.endswith(name)):
-        return body
+    for candidate in (record.event_name, body):
+        if "." in candidate and (not short or candidate.endswith(short)):
+            return candidate
+    name = record.event_name or short
     if name and "." not in name:
         service = str(record.resource.get("service.name", ""))
         if service.startswith("claude-code") or record.scope.startswith("com.anthropic.claude_code"):
@@ -144,6 +161,9 @@ def _digest(*parts: Any) -> str:
 def from_logs(records: list[LogRecord]) -> OtelResult:
     result = OtelResult()
     for record in records:
+        if isinstance(record, Rejected):
+            result.rejected.append(record.message)
+            continue
         name = _event_name(record)
         handler = _LOG_HANDLERS.get(name)
         attrs = {**record.resource, **record.attributes}
@@ -306,6 +326,9 @@ def from_metrics(points: list[MetricPoint]) -> OtelResult:
     the collector turns into increments with each series' previous value."""
     result = OtelResult()
     for point in points:
+        if isinstance(point, Rejected):
+            result.rejected.append(point.message)
+            continue
         known = _OUTCOME_METRICS.get(point.name)
         if known is None:
             result.ignored[point.name] += 1
@@ -377,6 +400,9 @@ _EVENT_TOOLS = ("claude-code", "claude_code", "codex", "gemini")
 def from_spans(spans: list[Span]) -> OtelResult:
     result = OtelResult()
     for span in spans:
+        if isinstance(span, Rejected):
+            result.rejected.append(span.message)
+            continue
         attrs = {**span.resource, **span.attributes}
         service = str(span.resource.get("service.name", ""))
         if not _is_genai_call(attrs) or span.name.startswith("claude_code.") or service.startswith(_EVENT_TOOLS):
