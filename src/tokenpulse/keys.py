@@ -75,6 +75,28 @@ def new_key(kind: KeyKind, *, now: datetime, team: str | None = None, person: st
                           name=name, created_at=now)
 
 
+def make_key(kind: Any, *, team: Any = None, person: Any = None, name: Any = None) -> tuple[str, ApiKey]:
+    """A new key from a request or command line: checks that the scope fits the kind."""
+    from datetime import UTC
+
+    from .errors import ConfigError
+    from .people import normalize_identity
+
+    if kind not in KINDS:
+        raise ConfigError(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}")
+    for label, value in (("team", team), ("person", person), ("name", name)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"`{label}` must be a non-empty string")
+    if kind == "personal" and not person:
+        raise ConfigError("a personal key needs the person (their email) it belongs to")
+    if kind != "personal" and person:
+        raise ConfigError("only personal keys belong to a person")
+    if kind != "ingest" and team:
+        raise ConfigError("only ingest tokens are scoped to a team")
+    return new_key(kind, now=datetime.now(UTC), team=team, person=normalize_identity(person) if person else None,
+                   name=name)
+
+
 def bearer_token(header: str | None) -> str | None:
     """The token in an `Authorization: Bearer …` header (OTLP exporters send exactly that)."""
     if not header:

@@ -79,3 +79,14 @@ prices_option = click.option(
     metavar="FILE", help="Price file (LiteLLM JSON or tokenpulse TOML) patching the bundled prices; repeatable.")
 discount_option = click.option(
     "--discount", metavar="SPEC", help="Org discount off list prices: '15%' or 'anthropic=10%,openai=5%'.")
+
+
+def server_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--server URL / --key KEY: act through a running server's API instead of the local store."""
+    @click.option("--server", metavar="URL",
+                  help="Do this through a running server (needed while `tokenpulse serve` holds the store file).")
+    @click.option("--key", metavar="KEY", help="The key for --server (default: TOKENPULSE_KEY, or the key setting).")
+    @functools.wraps(f)
+    def wrapper(*args: Any, server: str | None, key: str | None, **kwargs: Any) -> Any:
+        return f(*args, server=server, key=key, **kwargs)
+    return wrapper

@@ -42,9 +42,9 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 request`, `2 requests`, `1,234 tokens`."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 request`, `2 requests`, `1,234 tokens`; `many` for irregular plurals (person, people)."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
 def _cost_cell(t: Totals, micros: int) -> str:

@@ -116,7 +116,8 @@ def run(service: Service, *, on_listening: Callable[[str], None] | None = None) 
         uvloop = None
 
     async def main() -> None:
-        runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
+        # Bodies are decompressed by `read_body`, which enforces the size limit on what they expand to.
+        runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False, auto_decompress=False)
         await runner.setup()
         site = web.TCPSite(runner, service.settings.host, service.settings.port, backlog=1024)
         await site.start()

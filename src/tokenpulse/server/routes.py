@@ -5,6 +5,7 @@
     POST /api/v1/events                canonical NDJSON (tokenpulse-events/1)       ingest
     GET  /api/v1/reports/{kind}        daily|weekly|monthly|session|blocks, as `report --json`
     POST /api/v1/people                the directory, CSV or JSON                   admin
+    GET|POST /api/v1/keys, DELETE /api/v1/keys/{id}   list, create, revoke keys   admin
     GET  /api/v1/people[/{identity}]   the directory; one person by email or alias
     GET  /api/v1/me, /api/v1/me/prompts   the calling key, and its owner's own prompts
     GET  /metrics                      Prometheus                                   admin
@@ -15,12 +16,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from .. import __version__
 from ..config import parse_week_start
 from ..errors import ConfigError, InvalidEvent, RequestError
-from ..keys import ApiKey
+from ..keys import ApiKey, hash_secret, make_key
 from ..people import normalize_identity, parse_directory
 from ..reports import REPORT_KINDS, ReportOptions, report_from_rows, usage_query
 from . import pipeline
@@ -42,6 +44,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/people", import_people)
     app.router.add_get("/api/v1/people", list_people)
     app.router.add_get("/api/v1/people/{identity}", find_person)
+    app.router.add_get("/api/v1/keys", list_keys)
+    app.router.add_post("/api/v1/keys", create_key)
+    app.router.add_delete("/api/v1/keys/{id}", revoke_key)
     app.router.add_get("/api/v1/me", me)
     app.router.add_get("/api/v1/me/prompts", my_prompts)
     app.router.add_get("/metrics", metrics)
@@ -219,6 +224,41 @@ async def find_person(request: web.Request) -> web.Response:
     if person is None:
         raise RequestError(f"no person is known by {identity!r}", 404)
     return json_response({"identity": identity, **person.to_json()})
+
+
+# --- keys -------------------------------------------------------------------------------------------
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    require(request, "read_all")
+    keys = await _service(request).writer.read(lambda store: store.api_keys())
+    return json_response({"keys": [k.to_json() for k in keys]})
+
+
+async def create_key(request: web.Request) -> web.Response:
+    """Create a key; the answer carries the secret, the only time it is ever shown."""
+    require(request, "read_all")
+    service = _service(request)
+    try:
+        spec = msgspec.json.decode(await read_body(request, 64 * 1024))
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"expected a JSON object: {exc}") from None
+    if not isinstance(spec, dict):
+        raise RequestError("expected a JSON object with `kind` and, as needed, `team`, `person`, `name`")
+    secret, key = make_key(spec.get("kind", "ingest"), team=spec.get("team"), person=spec.get("person"),
+                           name=spec.get("name"))
+    await service.writer.read(lambda store: store.add_key(key, hash_secret(secret)))
+    return json_response({"secret": secret, **key.to_json()}, status=201)
+
+
+async def revoke_key(request: web.Request) -> web.Response:
+    require(request, "read_all")
+    service = _service(request)
+    key_id = request.match_info["id"]
+    if not await service.writer.read(lambda store: store.revoke_key(key_id)):
+        raise RequestError(f"no active key with id {key_id!r}", 404)
+    service.keys.forget()  # this server stops accepting it now, not when its cache entry expires
+    return json_response({"ok": True, "revoked": key_id})
 
 
 async def me(request: web.Request) -> web.Response:

@@ -69,7 +69,8 @@ def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyCo
             if time.monotonic() >= deadline:
                 holder = str(exc).partition("Conflicting lock is held in ")[2].partition(".")[0].strip()
                 raise StoreError(f"the store at {path} is in use by another process ({holder or 'unknown'}); "
-                                 f"waited {lock_wait:g} s") from None
+                                 f"waited {lock_wait:g} s. If that is `tokenpulse serve`, work through it "
+                                 "(commands that change it take --server URL)") from None
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
