@@ -53,8 +53,15 @@ class Collector:
                 break
         else:
             raise AssertionError("the server did not start:\n" + "".join(self.log))
-        # Keep draining its log so it never blocks on a full pipe.
-        self._drain = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
+        # Keep draining its log so it never blocks on a full pipe; the pipe closes when the server and
+        # its worker processes have all exited.
+        stream = self.proc.stderr
+
+        def drain() -> None:
+            with stream:
+                self.log.extend(stream)
+
+        self._drain = threading.Thread(target=drain, daemon=True)
         self._drain.start()
         return self
 
@@ -63,7 +70,7 @@ class Collector:
         status = self.proc.wait(30)
         if self._drain is not None:
             self._drain.join(10)
-        self.proc.stderr.close()
+            assert not self._drain.is_alive(), "a process of the server outlived it (an orphaned worker?)"
         self.proc = None
         return status
 

@@ -28,6 +28,23 @@ def init_worker(price_files: list[Path]) -> None:
     """Run once in each decode worker process."""
     global _book
     _book = load_price_book(price_files)
+    _exit_with_parent()
+
+
+def _exit_with_parent() -> None:
+    """A worker whose server was killed (SIGKILL, OOM) exits instead of lingering as an orphan."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True)
