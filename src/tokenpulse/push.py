@@ -23,6 +23,8 @@ CHUNK_EVENTS = 5_000
 @dataclass
 class PushReport:
     server: str
+    sender: str = ""
+    """Whose the events become on the server: the key owner, or the key's scope."""
     usage_sent: int = 0
     outcomes_sent: int = 0
     requests: int = 0
@@ -30,13 +32,15 @@ class PushReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"server": self.server, "usage_sent": self.usage_sent, "outcomes_sent": self.outcomes_sent,
+        return {"server": self.server, "as": self.sender, "usage_sent": self.usage_sent, "outcomes_sent": self.outcomes_sent,
                 "requests": self.requests, "rejected": self.rejected, "errors": self.errors}
 
 
 def push(store: Store, client: ServerClient, chunk: int = CHUNK_EVENTS,
          on_progress: Callable[[int], None] | None = None) -> PushReport:
-    report = PushReport(server=client.base)
+    # Ask first: a wrong key or an unreachable server fails here, before anything is read.
+    key = client.request("GET", "/api/v1/me")["key"]
+    report = PushReport(server=client.base, sender=key["person"] or key["scope"])
     position = store.push_position(client.base)
     for kind in ("usage", "outcome"):
         read = store.usage_written_after if kind == "usage" else store.outcomes_written_after

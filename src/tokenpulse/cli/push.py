@@ -57,9 +57,9 @@ def push_command(app: App, server: str | None, key: str | None, no_import: bool,
     elif report.usage_sent or report.outcomes_sent:
         console(stderr=True).print(
             f"Pushed {plural(report.usage_sent, 'usage event')} and {plural(report.outcomes_sent, 'outcome')} "
-            f"to {report.server}.")
+            f"to {report.server} as {report.sender}.")
     else:
-        console(stderr=True).print(f"Nothing new to push to {report.server}.")
+        console(stderr=True).print(f"Nothing new to push to {report.server} (as {report.sender}).")
     if imported is not None:
         warn_import_problems(imported)
     if report.rejected:
