@@ -44,7 +44,6 @@ class Service:
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     keys: KeyCache = field(init=False)
     pool: ProcessPoolExecutor | None = None
-    started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.writer, self.settings.key_cache_seconds)

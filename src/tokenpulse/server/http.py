@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -112,8 +111,3 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise RequestError(f"the {encoding} body is truncated")
     return body
 
-
-def money(micros: int | None) -> Decimal | None:
-    from ..money import micros_to_decimal_usd
-
-    return None if micros is None else micros_to_decimal_usd(micros)

@@ -106,6 +106,9 @@ class UsageRow:
 
 
 class Store(Protocol):
+    """What every backend does. Both also share `store.directory.DirectoryTables`: people and aliases,
+    API keys, prompts, cumulative counter state and `push` positions."""
+
     path: str
 
     def file_states(self) -> dict[str, FileState]: ...
