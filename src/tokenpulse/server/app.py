@@ -48,11 +48,19 @@ class Service:
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.writer, self.settings.key_cache_seconds)
 
-    async def decode(self, fn: Callable[..., pipeline.Decoded], *args: Any, size: int) -> pipeline.Decoded:
-        """Run a pipeline function: in a worker process for large bodies, here for small ones."""
-        if self.pool is None or size < INLINE_BYTES:
-            return fn(*args, book=self.book)
-        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(fn, *args))
+    async def ingest(self, fn: Callable[..., pipeline.Decoded], *args: Any, size: int,
+                     check: Callable[[pipeline.Decoded], None] | None = None) -> pipeline.Decoded:
+        """Decode a body with a pipeline function (in a worker process when it is large), let `check` refuse
+        the result, then write it; returns once it is committed."""
+        with self.writer.incoming() as ticket:
+            if self.pool is None or size < INLINE_BYTES:
+                decoded = fn(*args, book=self.book)
+            else:
+                decoded = await asyncio.get_running_loop().run_in_executor(self.pool, partial(fn, *args))
+            if check is not None:
+                check(decoded)
+            await self.writer.write(decoded, ticket)
+        return decoded
 
     async def start(self) -> None:
         self.writer.start()
@@ -143,6 +151,7 @@ def open_service(settings: ServeSettings, book: PriceBook, price_files: list[Pat
                  open_store: Callable[[], Store], tz: str, store_label: str) -> Service:
     metrics = ServiceMetrics()
     writer = Writer(open_store, max_pending_events=settings.max_pending_events,
-                    max_group_events=settings.max_group_events, on_commit=metrics.on_commit)
+                    max_group_events=settings.max_group_events, busy_processes=settings.workers,
+                    on_commit=metrics.on_commit)
     return Service(settings=settings, book=book, price_files=price_files, writer=writer, tz=tz,
                    store_label=store_label, metrics=metrics)

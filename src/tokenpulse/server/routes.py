@@ -99,8 +99,7 @@ def _otlp_handler(signal: pipeline.Signal) -> Any:
             raise RequestError(f"OTLP bodies must be {PROTOBUF} or {JSON}, not {kind or 'unspecified'}", 415)
         encoding = "protobuf" if kind == PROTOBUF else "json"
         body = await read_body(request, service.settings.max_body_bytes)
-        decoded = await service.decode(pipeline.decode_otlp, signal, body, encoding, _overrides(key), size=len(body))
-        await service.writer.write(decoded)
+        decoded = await service.ingest(pipeline.decode_otlp, signal, body, encoding, _overrides(key), size=len(body))
         _record_ingest(service, f"/v1/{signal}", decoded)
         return _otlp_success(signal, encoding, decoded)
     return handler
@@ -135,10 +134,12 @@ async def ingest_ndjson(request: web.Request) -> web.Response:
     service = _service(request)
     key = require(request, "ingest")
     body = await read_body(request, service.settings.max_body_bytes)
-    decoded = await service.decode(pipeline.decode_ndjson, body, _overrides(key), size=len(body))
-    if decoded.rejected and not decoded.size:
-        raise RequestError(f"no line could be read ({decoded.rejected} rejected)", 400, decoded.errors)
-    await service.writer.write(decoded)
+
+    def some_good(decoded: pipeline.Decoded) -> None:
+        if decoded.rejected and not decoded.size:
+            raise RequestError(f"no line could be read ({decoded.rejected} rejected)", 400, decoded.errors)
+
+    decoded = await service.ingest(pipeline.decode_ndjson, body, _overrides(key), size=len(body), check=some_good)
     _record_ingest(service, "/api/v1/events", decoded)
     return json_response({"ok": decoded.rejected == 0, "accepted": decoded.size, "rejected": decoded.rejected,
                           "errors": decoded.errors})

@@ -13,12 +13,14 @@ them, against the last value kept for each series.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ..errors import RequestError, StoreError
@@ -27,6 +29,15 @@ from ..store import Store
 from .pipeline import Decoded
 
 log = logging.getLogger("tokenpulse.server")
+
+MATCH_WINDOW = timedelta(hours=1)
+"""Copies of one event reach the collector with the same time (a resend, a retried export) or within
+seconds of it (`push` of a more complete copy of a local log entry): earlier copies are looked for this
+far around, which keeps the embedded store's commits cheap however long the collector runs."""
+GATHER_EVENTS = 4096
+"""A commit costs milliseconds whatever its size: while more requests are being decoded, the writer waits
+(up to `GATHER_SECONDS`) until this many events can share one."""
+GATHER_SECONDS = 0.010
 
 
 class Overloaded(RequestError):
@@ -57,13 +68,19 @@ class _Job:
         self.loop.call_soon_threadsafe(settle)
 
 
+@dataclass
+class _Ticket:
+    arrived: bool = False
+
+
 _STOP = object()
 
 
 class Writer:
     def __init__(self, open_store: Callable[[], Store], *, max_pending_events: int, max_group_events: int,
-                 on_commit: Callable[[int, int, float], None] | None = None):
+                 busy_processes: int = 0, on_commit: Callable[[int, int, float], None] | None = None):
         self._open_store = open_store
+        self._busy_processes = busy_processes
         self.max_pending_events = max_pending_events
         self.max_group_events = max_group_events
         self._on_commit = on_commit
@@ -71,6 +88,7 @@ class Writer:
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self.pending_events = 0
+        self._incoming = 0
         self.backend = ""
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -90,7 +108,9 @@ class Writer:
             self.backend = type(store).__name__
             opened.set()
             try:
-                self._serve(store)
+                # Decode workers keep the other cores busy: the store then works best single-threaded.
+                with store.background_work(self._busy_processes):
+                    self._serve(store)
             finally:
                 store.close()
 
@@ -112,7 +132,7 @@ class Writer:
 
     # --- what requests call -------------------------------------------------------------------------
 
-    async def write(self, decoded: Decoded) -> None:
+    async def write(self, decoded: Decoded, ticket: _Ticket | None = None) -> None:
         """Return once `decoded` is committed (raises `Overloaded` when too much is already waiting)."""
         if decoded.size == 0:
             return
@@ -120,8 +140,23 @@ class Writer:
             raise Overloaded(self.pending_events)
         loop = asyncio.get_running_loop()
         job = _Job(loop, loop.create_future(), decoded=decoded)
-        self._enqueue(job)
+        self._enqueue(job, ticket)
         await job.future
+
+    @contextlib.contextmanager
+    def incoming(self) -> Iterator[_Ticket]:
+        """Around decoding a request and handing it to `write` (with the ticket): while requests are on their
+        way, the writer may wait a moment for them to share its next commit."""
+        ticket = _Ticket()
+        with self._ready:
+            self._incoming += 1
+        try:
+            yield ticket
+        finally:
+            with self._ready:
+                if not ticket.arrived:
+                    self._incoming -= 1
+                    self._ready.notify()
 
     async def read(self, call: Callable[[Store], Any]) -> Any:
         """Run `call(store)` on the writer thread, between writes."""
@@ -130,12 +165,15 @@ class Writer:
         self._enqueue(job)
         return await job.future
 
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: _Job, ticket: _Ticket | None = None) -> None:
         if self._thread is None:
             raise StoreError("the store is closed")
         with self._ready:
             self.pending_events += job.size
             self._jobs.append(job)
+            if ticket is not None and not ticket.arrived:
+                ticket.arrived = True
+                self._incoming -= 1
             self._ready.notify()
 
     # --- the thread ---------------------------------------------------------------------------------
@@ -149,12 +187,17 @@ class Writer:
             if first is _STOP or first.call is not None:
                 return [first]
             group, events = [first], first.size
-            while self._jobs and self._jobs[0] is not _STOP and self._jobs[0].call is None \
-                    and events + self._jobs[0].size <= self.max_group_events:
-                job = self._jobs.popleft()
-                group.append(job)
-                events += job.size
-            return group
+            deadline = time.monotonic() + GATHER_SECONDS
+            while True:
+                while self._jobs and self._jobs[0] is not _STOP and self._jobs[0].call is None \
+                        and events + self._jobs[0].size <= self.max_group_events:
+                    job = self._jobs.popleft()
+                    group.append(job)
+                    events += job.size
+                left = deadline - time.monotonic()
+                if self._jobs or events >= GATHER_EVENTS or not self._incoming or left <= 0:
+                    return group
+                self._ready.wait(left)
 
     def _serve(self, store: Store) -> None:
         while True:
@@ -210,5 +253,5 @@ def _write_group(store: Store, batches: list[Decoded]) -> None:
             store.save_series_state(state)
             outcomes.extend(increments)
         usage = (tables[0] if len(tables) == 1 else pa.concat_tables(tables)) if tables else []
-        store.write_batch(usage, outcomes)
+        store.write_batch(usage, outcomes, match_window=MATCH_WINDOW)
         store.write_prompts(prompts)

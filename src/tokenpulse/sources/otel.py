@@ -175,7 +175,7 @@ def from_logs(records: list[LogRecord]) -> OtelResult:
             continue
         try:
             handler(record, attrs, result)
-        except (ValueError, InvalidEvent) as exc:  # InvalidEvent: a `cost_usd` that is not an amount
+        except (ValueError, InvalidEvent) as exc:
             result.rejected.append(f"{name}: {exc}")
     return result
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import msgspec
 
 from ..errors import InvalidEvent
+from . import otlp_view
 
 Encoding = Literal["protobuf", "json"]
 Temporality = Literal["delta", "cumulative", "unspecified"]
@@ -100,88 +101,83 @@ def _pb_value(v: Any) -> Any:
     return None
 
 
-def _pb_attrs(attributes: Any) -> dict[str, Any]:
-    # The hot loop of protobuf ingest: most values are non-empty strings, and reading `string_value`
-    # first is about twice as fast as asking which field of the oneof is set.
-    out = {}
-    for kv in attributes:
-        value = kv.value
-        text = value.string_value
-        if text:
-            out[kv.key] = text
-            continue
-        fields = value.ListFields()
-        if not fields:
-            out[kv.key] = None
-            continue
-        inner = fields[0][1]
-        # ints, doubles and bools as they are; bytes, arrays and key-value lists converted
-        out[kv.key] = inner if isinstance(inner, (int, float)) else _pb_value(value)
-    return out
-
-
-def _parse_pb(message_type: Any, body: bytes) -> Any:
+def _parse_pb(signal: str, body: bytes) -> Any:
     from google.protobuf.message import DecodeError
 
     try:
-        return message_type.FromString(body)
+        return otlp_view.request_type(signal).FromString(body)
     except (DecodeError, RuntimeWarning, ValueError) as exc:
         raise InvalidEvent(f"not a valid OTLP protobuf message: {exc}") from None
 
 
-def _logs_pb(body: bytes) -> Iterator[LogRecord]:
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+def _pb_resource(resource: Any) -> dict[str, Any]:
+    try:
+        return otlp_view.attributes(resource.attributes)
+    except InvalidEvent as exc:
+        raise InvalidEvent(f"a resource attribute: {exc}") from None
 
-    request = _parse_pb(ExportLogsServiceRequest, body)
+
+def _logs_pb(body: bytes) -> Iterator[LogRecord | Rejected]:
+    request = _parse_pb("logs", body)
+    memo: dict[bytes, Any] = {}
     for rl in request.resource_logs:
-        resource = _pb_attrs(rl.resource.attributes)
+        resource = _pb_resource(rl.resource)
         for sl in rl.scope_logs:
+            scope = sl.scope.name
             for r in sl.log_records:
-                body = r.body.string_value or (_pb_value(r.body) if r.HasField("body") else None)
-                yield LogRecord(resource, sl.scope.name, r.time_unix_nano, r.observed_time_unix_nano, body,
-                                _pb_attrs(r.attributes), r.event_name)
+                try:
+                    attributes = otlp_view.attributes_memo(r.attributes, memo)
+                except InvalidEvent as exc:
+                    yield Rejected(f"a log record: {exc}")
+                    continue
+                text = r.body.string_value
+                body_value = text if text else _pb_value(r.body) if r.HasField("body") else None
+                yield LogRecord(resource, scope, r.time_unix_nano, r.observed_time_unix_nano, body_value,
+                                attributes, r.event_name)
 
 
-def _metrics_pb(body: bytes) -> Iterator[MetricPoint]:
-    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
-    request = _parse_pb(ExportMetricsServiceRequest, body)
+def _metrics_pb(body: bytes) -> Iterator[MetricPoint | Rejected]:
+    request = _parse_pb("metrics", body)
     for rm in request.resource_metrics:
-        resource = _pb_attrs(rm.resource.attributes)
+        resource = _pb_resource(rm.resource)
         for sm in rm.scope_metrics:
+            scope = sm.scope.name
             for m in sm.metrics:
                 data = m.WhichOneof("data")
-                if data in ("sum", "gauge"):
-                    container = getattr(m, data)
-                    temporality = _TEMPORALITY.get(container.aggregation_temporality, "unspecified") \
-                        if data == "sum" else "unspecified"
-                    monotonic = container.is_monotonic if data == "sum" else False
-                    for p in container.data_points:
+                if data not in ("sum", "gauge", "histogram"):
+                    yield MetricPoint(resource, scope, m.name, m.unit, "other", False, "unspecified", {}, 0, 0)
+                    continue
+                container = getattr(m, data)
+                temporality = "unspecified" if data == "gauge" else _TEMPORALITY.get(
+                    container.aggregation_temporality, "unspecified")
+                for p in container.data_points:
+                    try:
+                        attributes = otlp_view.attributes(p.attributes)
+                    except InvalidEvent as exc:
+                        yield Rejected(f"a data point of {m.name or 'a metric'}: {exc}")
+                        continue
+                    if data == "histogram":
+                        yield MetricPoint(resource, scope, m.name, m.unit, "histogram", True, temporality, attributes,
+                                          p.start_time_unix_nano, p.time_unix_nano, p.sum, p.count)
+                    else:
                         value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
-                        yield MetricPoint(resource, sm.scope.name, m.name, m.unit, data, monotonic, temporality,
-                                          _pb_attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano, value)
-                elif data == "histogram":
-                    h = m.histogram
-                    for p in h.data_points:
-                        yield MetricPoint(resource, sm.scope.name, m.name, m.unit, "histogram", True,
-                                          _TEMPORALITY.get(h.aggregation_temporality, "unspecified"),
-                                          _pb_attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano,
-                                          p.sum, p.count)
-                else:
-                    yield MetricPoint(resource, sm.scope.name, m.name, m.unit, "other", False, "unspecified", {},
-                                      0, 0)
+                        yield MetricPoint(resource, scope, m.name, m.unit, data,
+                                          container.is_monotonic if data == "sum" else False, temporality,
+                                          attributes, p.start_time_unix_nano, p.time_unix_nano, value)
 
 
-def _spans_pb(body: bytes) -> Iterator[Span]:
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    request = _parse_pb(ExportTraceServiceRequest, body)
+def _spans_pb(body: bytes) -> Iterator[Span | Rejected]:
+    request = _parse_pb("traces", body)
     for rs in request.resource_spans:
-        resource = _pb_attrs(rs.resource.attributes)
+        resource = _pb_resource(rs.resource)
         for ss in rs.scope_spans:
+            scope = ss.scope.name
             for s in ss.spans:
-                yield Span(resource, ss.scope.name, s.name, s.trace_id.hex(), s.span_id.hex(),
-                           s.start_time_unix_nano, s.end_time_unix_nano, _pb_attrs(s.attributes))
+                try:
+                    yield Span(resource, scope, s.name, s.trace_id.hex(), s.span_id.hex(), s.start_time_unix_nano,
+                               s.end_time_unix_nano, otlp_view.attributes(s.attributes))
+                except InvalidEvent as exc:
+                    yield Rejected(f"a span: {exc}")
 
 
 # --- JSON -------------------------------------------------------------------------------------------

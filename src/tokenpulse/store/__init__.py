@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -120,11 +120,14 @@ class Store(Protocol):
         file_states: Sequence[FileState] = (),
         forget_files: Sequence[str] = (),
         errors: Sequence[IngestError] = (),
+        match_window: timedelta | None = None,
     ) -> WriteResult:
         """Write events and read positions in one transaction, idempotently by event id.
 
-        `usage` is a sequence of events or an Arrow table in `tokenpulse.columnar` form; ids are unique
-        within one call. A stored copy of an id is replaced only by a copy of higher `rank`."""
+        `usage` is a sequence of events or an Arrow table in `tokenpulse.columnar` form. A stored copy of
+        an id is replaced only by a copy of higher `rank`. `match_window`: stored copies are only looked
+        for within this time of the batch's events (for sources whose copies of one event always carry
+        nearly the same time, such as the collector's; None: anywhere)."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:

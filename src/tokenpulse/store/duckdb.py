@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +204,7 @@ class DuckDBStore(DirectoryTables):
         file_states: Sequence[FileState] = (),
         forget_files: Sequence[str] = (),
         errors: Sequence[IngestError] = (),
+        match_window: timedelta | None = None,
     ) -> WriteResult:
         result = WriteResult()
         now = naive_utc(datetime.now(UTC))
@@ -211,7 +212,7 @@ class DuckDBStore(DirectoryTables):
         with self.transaction():
             self._wrote = self._wrote or bool(len(usage) or outcomes or file_states or forget_files or errors)
             if len(usage):
-                self._merge_usage(self._unique(usage, result), now, result)
+                self._merge_usage(self._unique(usage, result), now, result, match_window)
             if outcomes:
                 result.outcomes_new = self._insert_outcomes(outcomes, now)
             for path in forget_files:
@@ -229,7 +230,6 @@ class DuckDBStore(DirectoryTables):
     def _unique(self, usage: Sequence[UsageEvent] | pa.Table, result: WriteResult) -> pa.Table:
         """The batch as Arrow with each id once: its highest-ranked copy (the first, on a tie)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         from ..columnar import usage_table  # Arrow loads only when something is written
 
@@ -241,7 +241,8 @@ class DuckDBStore(DirectoryTables):
                     best[event.id] = event
             result.unchanged += len(usage) - len(best)
             return usage_table(list(best.values()))
-        if pc.count_distinct(usage["id"]).as_py() == usage.num_rows:
+        ids = usage.column("id").to_pylist()
+        if len(set(ids)) == len(ids):  # the usual case; cheaper in Python than in Arrow for a batch
             return usage
         numbered = usage.append_column("seq", pa.array(range(usage.num_rows), pa.int64()))
         with self._registered("numbered", numbered):
@@ -252,35 +253,65 @@ class DuckDBStore(DirectoryTables):
         result.unchanged += usage.num_rows - unique.num_rows
         return unique.cast(usage.schema)
 
-    def _merge_usage(self, batch: pa.Table, now: datetime, result: WriteResult) -> None:
-        """Insert new ids; replace stored copies that rank lower; leave the rest (`batch` has each id once)."""
+    def _merge_usage(self, batch: pa.Table, now: datetime, result: WriteResult,
+                     match_window: timedelta | None = None) -> None:
+        """Insert new ids; replace stored copies that rank lower; leave the rest (`batch` has each id once).
+
+        Usually no id of a batch is stored yet: one join finds that out, and the batch is appended as it is
+        (the collector commits many small batches; every statement saved counts there). Without an index
+        on ids that join reads every stored id; with `match_window`, only those of events within that time
+        of the batch's (the file's zone maps skip the rest), which keeps a long-running collector's commits
+        as cheap on a year of events as on a day."""
+        import pyarrow.compute as pc
+
         con = self.con
+        stored, params = "events", []
+        if match_window is not None:
+            bounds = pc.min_max(batch["ts"]).as_py()
+            stored = "(SELECT id, rank, ts FROM events WHERE ts BETWEEN ? AND ?)"
+            params = [bounds["min"] - match_window, bounds["max"] + match_window]
         with self._registered("batch_in", batch):
-            con.execute("""
-                CREATE OR REPLACE TEMP TABLE clash AS
-                SELECT b.id, b.rank > e.rank AS better, e.ts AS old_ts
-                FROM batch_in b JOIN events e USING (id)""")
-            existing, better = self._one("SELECT count(*), count(*) FILTER (WHERE better) FROM clash")
-            # Hours whose summaries change: where the written copies fall, and where replaced copies were.
-            con.execute("""
-                INSERT INTO dirty_hours
-                SELECT DISTINCT date_trunc('hour', b.ts) FROM batch_in b
-                    ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)
-                UNION
-                SELECT DISTINCT date_trunc('hour', old_ts) FROM clash WHERE better
-                ON CONFLICT DO NOTHING""")
+            clash = con.sql(f"""SELECT b.id, b.rank > e.rank AS better, e.ts AS old_ts
+                                FROM batch_in b JOIN {stored} e USING (id)""", params=params).to_arrow_table()
+        written, better, hours = batch, 0, []
+        if clash.num_rows:
+            better_mask = clash["better"]
+            better = pc.sum(better_mask).as_py() or 0
+            kept = pc.filter(clash["id"], pc.invert(better_mask))  # the stored copy stays: nothing to write
+            if len(kept):
+                written = batch.filter(pc.invert(pc.is_in(batch["id"], value_set=kept)))
             if better:
-                con.execute("DELETE FROM events WHERE id IN (SELECT id FROM clash WHERE better)")
-            con.execute("""
-                INSERT INTO events BY NAME
-                SELECT b.* REPLACE (coalesce(a.person, b.person) AS person), ?::TIMESTAMP AS ingested_at
-                FROM batch_in b
-                    LEFT JOIN aliases a ON a.alias = b.person
-                    ANTI JOIN (SELECT id FROM clash WHERE NOT better) c USING (id)""", [now])
-            con.execute("DROP TABLE clash")
-        result.new += batch.num_rows - existing
+                replaced = clash.filter(better_mask)
+                with self._registered("replaced", replaced):
+                    con.execute("DELETE FROM events WHERE id IN (SELECT id FROM replaced)")
+                hours = pc.unique(pc.floor_temporal(replaced["old_ts"], unit="hour")).to_pylist()
+        if written.num_rows:
+            # Hours whose summaries change: where the written copies fall, and where replaced copies were.
+            hours += pc.unique(pc.floor_temporal(written["ts"], unit="hour")).to_pylist()
+            with self._registered("batch_in", self._resolve_people(written)):
+                con.execute("INSERT INTO events BY NAME SELECT b.*, ?::TIMESTAMP AS ingested_at FROM batch_in b",
+                            [now])
+        if hours:
+            con.execute("INSERT INTO dirty_hours SELECT DISTINCT unnest(?::TIMESTAMP[]) ON CONFLICT DO NOTHING",
+                        [hours])
+        result.new += batch.num_rows - clash.num_rows
         result.updated += better
-        result.unchanged += existing - better
+        result.unchanged += clash.num_rows - better
+
+    def _resolve_people(self, batch: pa.Table) -> pa.Table:
+        """The batch with each person that is an alias replaced by whom it belongs to."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        identities = pc.unique(batch["person"]).drop_null().to_pylist()
+        if not identities:
+            return batch
+        owners = dict(self.con.execute("SELECT alias, person FROM aliases WHERE alias IN (SELECT unnest(?))",
+                                       [identities]).fetchall())
+        if not owners:
+            return batch
+        people = [owners.get(p, p) for p in batch.column("person").to_pylist()]
+        return batch.set_column(batch.schema.get_field_index("person"), "person", pa.array(people, pa.string()))
 
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
         """Insert outcomes not stored yet (by id), under the person their identity resolves to."""

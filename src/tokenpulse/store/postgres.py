@@ -9,12 +9,12 @@ lock so that several replicas starting at once apply each one once.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -130,13 +130,15 @@ class PostgresStore(DirectoryTables):
         file_states: Sequence[FileState] = (),
         forget_files: Sequence[str] = (),
         errors: Sequence[IngestError] = (),
+        match_window: timedelta | None = None,
     ) -> WriteResult:
+        """See `Store.write_batch`; `match_window` is not needed here (the primary key finds every copy)."""
         result = WriteResult()
         now = naive_utc(datetime.now(UTC))
         con = self.con
         with self.transaction():
             if len(usage):
-                self._merge_usage(_usage_rows(usage), now, result)
+                self._merge_usage(_unique_table(usage, result), now, result)
             if outcomes:
                 result.outcomes_new = self._insert_outcomes(outcomes, now)
             if forget_files:
@@ -160,41 +162,53 @@ class PostgresStore(DirectoryTables):
                                     [(e.path, e.line, e.message, now) for e in errors])
         return result
 
-    def _merge_usage(self, rows: list[tuple[Any, ...]], now: datetime, result: WriteResult) -> None:
-        """COPY the batch in, then insert new ids and replace stored copies that rank lower."""
+    def _merge_usage(self, batch: Any, now: datetime, result: WriteResult) -> None:
+        """COPY the batch in (as CSV written by Arrow), insert the ids not stored yet, and replace stored
+        copies that rank lower (`batch` has each id once)."""
+        import pyarrow as pa
+        import pyarrow.csv as arrow_csv
+
         con = self.con
-        # One copy per id: the highest rank, the first on a tie (PostgreSQL refuses to update a row twice).
-        best: dict[str, tuple[Any, ...]] = {}
-        rank_at = _USAGE_FIELDS.index("rank")
-        for row in rows:
-            current = best.get(row[0])
-            if current is None or row[rank_at] > current[rank_at]:
-                best[row[0]] = row
-        result.unchanged += len(rows) - len(best)
         con.execute("CREATE TEMP TABLE IF NOT EXISTS batch_in (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        with con.cursor() as cur, cur.copy(f"COPY batch_in ({_columns(_USAGE_FIELDS)}, ingested_at) FROM STDIN") as copy:
-            for row in best.values():
-                copy.write_row((*row, now))
-        existing, better = con.execute("""
-            SELECT count(*), count(*) FILTER (WHERE b.rank > e.rank)
-            FROM batch_in b JOIN events e USING (id)""").fetchone()
-        con.execute("""
-            INSERT INTO dirty_hours
-            SELECT DISTINCT date_trunc('hour', b.ts) FROM batch_in b
-                LEFT JOIN events e USING (id) WHERE e.id IS NULL OR b.rank > e.rank
-            UNION
-            SELECT DISTINCT date_trunc('hour', e.ts) FROM batch_in b JOIN events e USING (id) WHERE b.rank > e.rank
-            ON CONFLICT DO NOTHING""")
+        batch = batch.append_column("ingested_at", pa.array([now] * batch.num_rows, pa.timestamp("us")))
+        data = io.BytesIO()
+        arrow_csv.write_csv(batch, data, arrow_csv.WriteOptions(include_header=False))
+        with con.cursor() as cur, cur.copy(f"COPY batch_in ({_columns(batch.column_names)}) FROM STDIN (FORMAT csv)"
+                                          ) as copy:
+            copy.write(data.getbuffer())
         con.execute("UPDATE batch_in b SET person = a.person FROM aliases a WHERE b.person = a.alias")
-        assignments = ", ".join(f'"{c}" = excluded."{c}"' for c in (*_USAGE_FIELDS[1:], "ingested_at"))
-        con.execute(f"""
-            INSERT INTO events SELECT * FROM batch_in
-            ON CONFLICT (id) DO UPDATE SET {assignments}
-            WHERE excluded.rank > events.rank""")
+        # Usually every id is new: one statement inserts them and marks their hours.
+        (inserted,) = con.execute("""
+            WITH written AS (
+                INSERT INTO events SELECT * FROM batch_in ON CONFLICT (id) DO NOTHING RETURNING ts),
+            hours AS (
+                INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', ts) FROM written ON CONFLICT DO NOTHING)
+            SELECT count(*) FROM written""").fetchone()
+        updated = self._replace_lower_ranked() if inserted < batch.num_rows else 0
         con.execute("TRUNCATE batch_in")
-        result.new += len(best) - existing
-        result.updated += better
-        result.unchanged += existing - better
+        result.new += inserted
+        result.updated += updated
+        result.unchanged += batch.num_rows - inserted - updated
+
+    def _replace_lower_ranked(self) -> int:
+        """Replace stored copies of `batch_in`'s ids that rank lower; returns how many. (The rare case: a more
+        complete copy of something already stored.)"""
+        con = self.con
+        con.execute("ANALYZE batch_in")  # statistics, so that the join looks ids up in the primary key
+        replaced = con.execute("""SELECT b.id, e.ts FROM batch_in b JOIN events e USING (id)
+                                  WHERE b.rank > e.rank FOR UPDATE OF e""").fetchall()
+        if not replaced:
+            return 0
+        ids = [row[0] for row in replaced]
+        assignments = ", ".join(f'"{c}" = b."{c}"' for c in (*_USAGE_FIELDS[1:], "ingested_at"))
+        # The hours the old copies left and the new ones arrive in both need their summaries rebuilt.
+        con.execute("""INSERT INTO dirty_hours
+                       SELECT DISTINCT date_trunc('hour', ts) FROM unnest(%s::timestamp[]) AS t(ts)
+                       UNION SELECT DISTINCT date_trunc('hour', ts) FROM batch_in WHERE id = ANY(%s)
+                       ON CONFLICT DO NOTHING""", [[row[1] for row in replaced], ids])
+        con.execute(f"UPDATE events SET {assignments} FROM batch_in b WHERE events.id = b.id AND b.id = ANY(%s)",
+                    [ids])
+        return len(replaced)
 
     def _insert_outcomes(self, outcomes: Sequence[OutcomeEvent], now: datetime) -> int:
         """Insert outcomes not stored yet (by id), under the person their identity resolves to."""
@@ -327,24 +341,22 @@ class PostgresStore(DirectoryTables):
         }
 
 
-def _usage_rows(usage: Sequence[UsageEvent] | Any) -> list[tuple[Any, ...]]:
-    """Events (or an Arrow table of them) as rows in `events` column order, ready for COPY."""
-    if hasattr(usage, "num_rows"):  # an Arrow table from the parse workers
-        columns = [usage.column(name).to_pylist() for name in _USAGE_FIELDS]
-        rows = list(zip(*columns, strict=True))
-    else:
-        rows = [msgspec.structs.astuple(e) for e in usage]
-    ts_at = _USAGE_FIELDS.index("ts")
-    extra_at = _USAGE_FIELDS.index("extra")
-    out = []
-    for row in rows:
-        row = list(row)
-        ts = row[ts_at]
-        row[ts_at] = naive_utc(ts) if ts.tzinfo is not None else ts
-        extra = row[extra_at]
-        row[extra_at] = extra if isinstance(extra, str) or extra is None else extra_json(extra)
-        out.append(tuple(row))
-    return out
+def _unique_table(usage: Sequence[UsageEvent] | Any, result: WriteResult) -> Any:
+    """The batch as Arrow (`tokenpulse.columnar` form) with each id once: its highest-ranked copy, the first
+    on a tie (PostgreSQL refuses to update one row twice in a statement)."""
+    from ..columnar import usage_table
+
+    table = usage if hasattr(usage, "num_rows") else usage_table(list(usage))
+    ids = table.column("id").to_pylist()
+    if len(set(ids)) == len(ids):
+        return table
+    best: dict[str, int] = {}
+    ranks = table.column("rank").to_pylist()
+    for index, (id_, rank) in enumerate(zip(ids, ranks, strict=True)):
+        if id_ not in best or rank > ranks[best[id_]]:
+            best[id_] = index
+    result.unchanged += len(ids) - len(best)
+    return table.take(sorted(best.values()))
 
 
 def redact(url: str) -> str:

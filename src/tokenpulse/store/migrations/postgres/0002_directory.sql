@@ -65,5 +65,4 @@ CREATE TABLE push_state (
 );
 
 CREATE INDEX prompts_person_ts ON prompts (person, ts);
-CREATE INDEX events_person ON events (person);
 CREATE INDEX outcomes_person ON outcomes (person);
