@@ -196,3 +196,18 @@ def test_an_incremental_import_gives_the_same_store_on_every_backend(any_store, 
     assert report["totals"]["total_tokens"] == 2_423_023
     # Claude 10,739 + 2,787 + 371,094 + 856,355 µ$ and Codex 890,153 µ$ (worked out in tests/sources).
     assert str(report["totals"]["cost_usd"]) == "2.131128"
+
+
+def test_a_match_window_still_finds_nearby_copies(any_store, book) -> None:
+    """The collector looks for earlier copies near each batch's time: resends and better copies are found."""
+    s = any_store
+    window = timedelta(days=1)
+    s.write_batch([usage("old", "2026-01-05T08:00:00", book=book)], match_window=window)
+    s.write_batch([usage("a", "2026-03-01T10:00:00", output=1, rank=1, book=book)], match_window=window)
+    again = s.write_batch([usage("a", "2026-03-01T10:00:00", output=1, rank=1, book=book),
+                           usage("b", "2026-03-01T10:05:00", book=book)], match_window=window)
+    assert (again.new, again.updated, again.unchanged) == (1, 0, 1)
+    final = s.write_batch([usage("a", "2026-03-01T10:00:40", output=50, rank=9, book=book)], match_window=window)
+    assert (final.new, final.updated, final.unchanged) == (0, 1, 0)
+    assert sorted((e.id, e.output_tokens) for e in s.iter_usage()) == [("a", 50), ("b", 10), ("old", 10)]
+    assert [r.requests for r in s.usage_rows(UsageQuery(group="month"))] == [1, 2]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from ..errors import InvalidEvent
 from ..events import OutcomeEvent, PromptEvent, UsageEvent
 from ..money import decimal_usd_to_micros
+from . import otlp_view
 from .otlp import LogRecord, MetricPoint, Rejected, Span
 
 # Resource attributes that describe the process, not the organisation.
@@ -166,7 +168,7 @@ def from_logs(records: list[LogRecord]) -> OtelResult:
             continue
         name = _event_name(record)
         handler = _LOG_HANDLERS.get(name)
-        attrs = {**record.resource, **record.attributes}
+        attrs = _attributes(record)
         if handler is None and _is_genai_call(attrs) and not name.endswith(".turn") \
                 and not str(record.resource.get("service.name", "")).startswith(_EVENT_TOOLS):
             handler = _genai_log
@@ -178,6 +180,13 @@ def from_logs(records: list[LogRecord]) -> OtelResult:
         except (ValueError, InvalidEvent) as exc:
             result.rejected.append(f"{name}: {exc}")
     return result
+
+
+def _attributes(record: LogRecord) -> Mapping[str, Any]:
+    """The record's attributes over its resource's (the record's win)."""
+    if isinstance(record.attributes, otlp_view.Attributes):
+        return record.attributes.over(record.resource)  # protobuf: read in place, decoded when read
+    return {**record.resource, **record.attributes}
 
 
 def _claude_request(record: LogRecord, attrs: dict[str, Any], result: OtelResult) -> None:

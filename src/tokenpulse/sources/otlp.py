@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +37,9 @@ class LogRecord:
     time_ns: int
     observed_ns: int
     body: Any
-    attributes: dict[str, Any]
+    attributes: Mapping[str, Any]
+    """A dict from JSON; from protobuf, `otlp_view.Attributes` (values decoded when read: a value that
+    cannot be raises `InvalidEvent` then)."""
     event_name: str = ""
     """The record's own `event_name` field (newer SDKs set it instead of, or besides, attributes)."""
 
@@ -125,11 +127,7 @@ def _logs_pb(body: bytes) -> Iterator[LogRecord | Rejected]:
         for sl in rl.scope_logs:
             scope = sl.scope.name
             for r in sl.log_records:
-                try:
-                    attributes = otlp_view.attributes_memo(r.attributes, memo)
-                except InvalidEvent as exc:
-                    yield Rejected(f"a log record: {exc}")
-                    continue
+                attributes = otlp_view.Attributes(r.attributes, memo)
                 text = r.body.string_value
                 body_value = text if text else _pb_value(r.body) if r.HasField("body") else None
                 yield LogRecord(resource, scope, r.time_unix_nano, r.observed_time_unix_nano, body_value,

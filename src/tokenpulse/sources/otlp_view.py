@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidEvent
@@ -132,13 +133,47 @@ def attributes(values: Any) -> dict[str, Any]:
 _MISSING = object()
 
 
-def attributes_memo(values: Any, memo: dict[bytes, Any]) -> dict[str, Any]:
-    """`attributes`, sharing decoded values through `memo` (one per request: its records repeat most of
-    their values — the session, the person, the model — and a dict lookup is cheaper than decoding)."""
-    out = {}
-    for key, raw in values.items():
-        value = memo.get(raw, _MISSING)
+class Attributes(Mapping[str, Any]):
+    """A record's attributes as protobuf sent them: each value is decoded when it is read, once per request
+    (`memo`: records of one request repeat most values — the session, the person, the model). `over` puts
+    the resource's attributes underneath, without copying either."""
+
+    __slots__ = ("_raw", "_memo", "_under")
+
+    def __init__(self, raw: Mapping[str, bytes], memo: dict[bytes, Any], under: Mapping[str, Any] | None = None):
+        # `raw` is the view message's map itself: its `get` is a C lookup, and nothing is copied.
+        self._raw = raw
+        self._memo = memo
+        self._under = under
+
+    def over(self, under: Mapping[str, Any]) -> Attributes:
+        return Attributes(self._raw, self._memo, under)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self._raw.get(key)
+        if raw is None:
+            return default if self._under is None else self._under.get(key, default)
+        value = self._memo.get(raw, _MISSING)
         if value is _MISSING:
-            value = memo[raw] = any_value(raw)
-        out[key] = value
-    return out
+            value = self._memo[raw] = any_value(raw)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw or (self._under is not None and key in self._under)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._raw
+        if self._under is not None:
+            yield from (key for key in self._under if key not in self._raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Attributes({dict(self.items())!r})"
