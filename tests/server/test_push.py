@@ -8,19 +8,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from tokenpulse.cli import cli
-
-
-def tp(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def ok(*args: str | Path) -> Result:
-    result = tp(*args)
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr, result.exception)
-    return result
+from cli_helpers import ok, tp
 
 
 def test_push_sends_new_local_usage_once_as_the_keys_owner(collector, data: Path, tmp_path: Path,

@@ -189,22 +189,21 @@ def _kind(value: Any) -> str:
 
 def _int(value: Any, where: str) -> int:
     """OTLP/JSON writes 64-bit integers as strings; some clients write numbers."""
-    if value is None or value == "":
-        return 0
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidEvent(f"`{where}` must be an integer, got {value!r}", field=where) from None
+    return _number(int, value, where, "an integer")
 
 
 def _float(value: Any, where: str) -> float:
     """A double: a JSON number, or a string such as "1.5" or "NaN" (the protobuf JSON mapping)."""
+    return _number(float, value, where, "a number")
+
+
+def _number(kind: Any, value: Any, where: str, what: str) -> Any:
     if value is None or value == "":
-        return 0.0
+        return kind(0)
     try:
-        return float(value)
+        return kind(value)
     except (TypeError, ValueError):
-        raise InvalidEvent(f"`{where}` must be a number, got {value!r}", field=where) from None
+        raise InvalidEvent(f"`{where}` must be {what}, got {value!r}", field=where) from None
 
 
 def _bytes(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the CLI tests (imported by name: pytest puts this folder on sys.path)."""
+"""Small helpers shared by the tests that run the command line (importable by name from any test folder)."""
 
 from __future__ import annotations
 
