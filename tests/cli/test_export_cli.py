@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import as_json, ev, ok, write_ndjson
 
 KINDS = ["daily", "weekly", "monthly", "session", "blocks"]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli_helpers import as_json, assert_clean_failure, ev, ok, tp, write_ndjson
-
 from tokenpulse.cli.progress import MIN_BYTES, ByteProgress
 
 GOOD = [

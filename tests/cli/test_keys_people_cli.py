@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli_helpers import as_json, assert_clean_failure, ok, tp
-
 from tokenpulse.store import open_store
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import as_json, assert_clean_failure, ev, ok, tp, write_ndjson
 
 EVENTS = [
