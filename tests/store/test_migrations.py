@@ -82,6 +82,20 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("server", "VARCHAR", False), ("usage_at", "TIMESTAMP", True), ("usage_id", "VARCHAR", True),
         ("outcome_at", "TIMESTAMP", True), ("outcome_id", "VARCHAR", True), ("pushed_at", "TIMESTAMP", False),
     ],
+    "incidents": [
+        ("id", "VARCHAR", False), ("person", "VARCHAR", False), ("day", "VARCHAR", False), ("cause", "VARCHAR", False),
+        ("evidence", "JSON", True), ("shadow", "BOOLEAN", False), ("tripped_at", "TIMESTAMP", False),
+        ("reenabled_at", "TIMESTAMP", True), ("reenabled_by", "VARCHAR", True), ("reenable_reason", "VARCHAR", True),
+    ],
+    "overrides": [
+        ("id", "VARCHAR", False), ("scope", "VARCHAR", False), ("period", "VARCHAR", False),
+        ("raise_micros", "BIGINT", False), ("reason", "VARCHAR", False), ("granted_by", "VARCHAR", False),
+        ("granted_at", "TIMESTAMP", False),
+    ],
+    "audit_log": [
+        ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("actor", "VARCHAR", False), ("action", "VARCHAR", False),
+        ("subject", "VARCHAR", False), ("detail", "JSON", True),
+    ],
 }
 # PostgreSQL's names for the same column types.
 POSTGRES_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp without time zone",

@@ -25,6 +25,7 @@ from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
 from .directory import DirectoryTables
 from .generation import bump_generation
+from .governance import GovernanceTables
 from .migrate import Migration, apply_all
 from .summaries import (
     ROLLUP_GROUP_BY,
@@ -81,7 +82,7 @@ def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyCo
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
 
 
-class DuckDBStore(DirectoryTables):
+class DuckDBStore(GovernanceTables, DirectoryTables):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
                  lock_wait: float = LOCK_WAIT_SECONDS):
         self.path = str(path)

@@ -23,6 +23,7 @@ from ..events import OutcomeEvent, UsageEvent, extra_json
 from ..pricing import PriceBook
 from . import FileState, IngestError, UsageQuery, UsageRow, WriteResult
 from .directory import DirectoryTables
+from .governance import GovernanceTables
 from .migrate import Migration, apply_all
 from .summaries import (
     ROLLUP_GROUP_BY,
@@ -47,7 +48,7 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-class PostgresStore(DirectoryTables):
+class PostgresStore(GovernanceTables, DirectoryTables):
     def __init__(self, url: str, *, read_only: bool = False):
         self.path = redact(url)
         try:

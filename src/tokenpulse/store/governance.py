@@ -1,0 +1,152 @@
+"""The gateway's records, the same on both backends: circuit-breaker incidents, budget overrides and the
+audit log (migration 0003). Live counters are not here; they live in memory or Redis.
+
+Like `directory.py`, the SQL is shared and each backend supplies `_rows`, `_run` and `_insert_many`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from .summaries import aware, naive_utc
+
+
+@dataclass
+class Incident:
+    """One trip of a person's circuit breaker, with the evidence and how it ended."""
+
+    person: str
+    day: str
+    cause: str
+    tripped_at: datetime
+    evidence: dict[str, Any] = field(default_factory=dict)
+    shadow: bool = False
+    reenabled_at: datetime | None = None
+    reenabled_by: str | None = None
+    reenable_reason: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "person": self.person, "day": self.day, "cause": self.cause,
+                "evidence": self.evidence, "shadow": self.shadow, "tripped_at": self.tripped_at.isoformat(),
+                "reenabled_at": self.reenabled_at.isoformat() if self.reenabled_at else None,
+                "reenabled_by": self.reenabled_by, "reenable_reason": self.reenable_reason}
+
+
+@dataclass
+class OverrideRecord:
+    scope: str
+    period: str
+    raise_micros: int
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class AuditEntry:
+    ts: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "ts": self.ts.isoformat(), "actor": self.actor, "action": self.action,
+                "subject": self.subject, "detail": self.detail}
+
+
+_INCIDENT_COLUMNS = ("id", "person", "day", "cause", "evidence", "shadow", "tripped_at", "reenabled_at",
+                     "reenabled_by", "reenable_reason")
+
+
+def _json(value: dict[str, Any]) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else dict(value)
+
+
+class GovernanceTables:
+    _rows: Any
+    _run: Any
+    _insert_many: Any
+    transaction: Any
+
+    # --- incidents ------------------------------------------------------------------------------
+
+    def record_incident(self, incident: Incident) -> None:
+        self._insert_many("incidents", _INCIDENT_COLUMNS, [(
+            incident.id, incident.person, incident.day, incident.cause, _json(incident.evidence), incident.shadow,
+            naive_utc(incident.tripped_at), None, None, None)], "ON CONFLICT (id) DO NOTHING")
+
+    def close_incident(self, person: str, day: str, by: str, reason: str, at: datetime) -> Incident | None:
+        """Mark the person's open (not shadow) incident of that day re-enabled; returns it, or None."""
+        with self.transaction():
+            open_ = self.incidents(person=person, day=day, open_only=True)
+            if not open_:
+                return None
+            incident = open_[-1]
+            self._run("UPDATE incidents SET reenabled_at = ?, reenabled_by = ?, reenable_reason = ? WHERE id = ?",
+                      [naive_utc(at), by, reason, incident.id])
+        incident.reenabled_at, incident.reenabled_by, incident.reenable_reason = at, by, reason
+        return incident
+
+    def incidents(self, person: str | None = None, day: str | None = None, open_only: bool = False,
+                  limit: int = 1000) -> list[Incident]:
+        where, params = ["1 = 1"], []
+        if person is not None:
+            where.append("person = ?")
+            params.append(person)
+        if day is not None:
+            where.append("day = ?")
+            params.append(day)
+        if open_only:
+            where.append("reenabled_at IS NULL AND NOT shadow")
+        rows = self._rows(f"SELECT {', '.join(_INCIDENT_COLUMNS)} FROM incidents WHERE {' AND '.join(where)} "
+                          f"ORDER BY tripped_at, id LIMIT {int(limit)}", params)
+        return [Incident(id=r[0], person=r[1], day=r[2], cause=r[3], evidence=_dict(r[4]), shadow=bool(r[5]),
+                         tripped_at=aware(r[6]), reenabled_at=aware(r[7]) if r[7] else None, reenabled_by=r[8],
+                         reenable_reason=r[9]) for r in rows]
+
+    # --- overrides ------------------------------------------------------------------------------
+
+    def add_override(self, override: OverrideRecord) -> None:
+        self._insert_many("overrides", ("id", "scope", "period", "raise_micros", "reason", "granted_by", "granted_at"),
+                          [(override.id, override.scope, override.period, override.raise_micros, override.reason,
+                            override.granted_by, naive_utc(override.granted_at))], "ON CONFLICT (id) DO NOTHING")
+
+    def overrides_for(self, period: str, scopes: Sequence[str] | None = None) -> list[OverrideRecord]:
+        """The overrides of one period, of the given scopes (None: of every scope)."""
+        if scopes is not None and not scopes:
+            return []
+        where = f" AND scope IN ({', '.join('?' for _ in scopes)})" if scopes is not None else ""
+        rows = self._rows(f"""SELECT id, scope, period, raise_micros, reason, granted_by, granted_at FROM overrides
+                              WHERE period = ?{where} ORDER BY granted_at, id""", [period, *(scopes or ())])
+        return [OverrideRecord(id=r[0], scope=r[1], period=r[2], raise_micros=r[3], reason=r[4], granted_by=r[5],
+                               granted_at=aware(r[6])) for r in rows]
+
+    # --- audit log ------------------------------------------------------------------------------
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._insert_many("audit_log", ("id", "ts", "actor", "action", "subject", "detail"),
+                          [(entry.id, naive_utc(entry.ts), entry.actor, entry.action, entry.subject,
+                            _json(entry.detail))], "ON CONFLICT (id) DO NOTHING")
+
+    def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        where, params = ("WHERE subject = ?", [subject]) if subject is not None else ("", [])
+        rows = self._rows(f"SELECT id, ts, actor, action, subject, detail FROM audit_log {where} "
+                          f"ORDER BY ts, id LIMIT {int(limit)}", params)
+        return [AuditEntry(id=r[0], ts=aware(r[1]), actor=r[2], action=r[3], subject=r[4], detail=_dict(r[5]))
+                for r in rows]
