@@ -6,17 +6,20 @@ the file named by `TOKENPULSE_CONFIG`), `TOKENPULSE_*` environment variables, co
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .pricing import Discount
 from .store import is_postgres
+
+T = TypeVar("T")
 
 CONFIG_NAME = "tokenpulse.toml"
 DB_NAME = "tokenpulse.duckdb"
@@ -124,3 +127,37 @@ def load_settings(home: Path | None = None, db: str | None = None) -> Settings:
         config_file=config_path if config_path.exists() else None,
         tables={k: v for k, v in config.items() if isinstance(v, dict)},
     )
+
+
+def section_settings(cls: type[T], settings: Settings, name: str, **flags: Any) -> T:
+    """A dataclass of one part's scalar settings: the `[name]` table of tokenpulse.toml, then
+    `TOKENPULSE_<NAME>_<FIELD>` variables, then command-line flags (None = not given), highest last."""
+    table = settings.tables.get(name, {})
+    out = cls()
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        value = flags.get(f.name)
+        if value is None:
+            value = os.environ.get(f"TOKENPULSE_{name.upper()}_{f.name.upper()}") or table.get(f.name)
+        if value is None or value == "":
+            continue
+        current = getattr(out, f.name)
+        if current is not None and not isinstance(current, str | int | float | bool):
+            continue  # a structured setting (a list or table): the part reads it from the table itself
+        kind = type(current) if current is not None else str
+        try:
+            setattr(out, f.name, _coerce(kind, value))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} setting `{f.name}` must be {kind.__name__}, got {value!r}") from None
+    port = getattr(out, "port", None)
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"{name} setting `port` must be 0..65535, got {port}")
+    return out
+
+
+def _coerce(kind: type, value: Any) -> Any:
+    if kind is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(value)
+        return lowered in ("1", "true", "yes", "on")
+    return kind(value)

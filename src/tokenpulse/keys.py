@@ -11,6 +11,9 @@ What each kind may do:
 - `personal` — one person's key: send their own usage (`tokenpulse push`; whatever person the events
   name, they are recorded as the key's owner) and read their own reports.
 - `admin` — everything: every report, the people directory, ingest.
+- `gateway` — a person's virtual key for the metering gateway (`tp-…`): tools send it instead of a vendor
+  key (the vendor keys stay on the gateway), and it names whose spend a request is. With it the person
+  can also re-enable their own tripped breaker and raise their own cap within policy.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-KeyKind = Literal["ingest", "personal", "admin"]
-KINDS: tuple[KeyKind, ...] = ("ingest", "personal", "admin")
-PREFIX: dict[KeyKind, str] = {"ingest": "tpi_", "personal": "tpk_", "admin": "tpa_"}
+KeyKind = Literal["ingest", "personal", "admin", "gateway"]
+KINDS: tuple[KeyKind, ...] = ("ingest", "personal", "admin", "gateway")
+PREFIX: dict[KeyKind, str] = {"ingest": "tpi_", "personal": "tpk_", "admin": "tpa_", "gateway": "tp-"}
+OWNED: tuple[KeyKind, ...] = ("personal", "gateway")
+"""Kinds that belong to one person."""
 _ID_CHARS = 8
 
 
@@ -40,15 +45,17 @@ class ApiKey:
 
     @property
     def scope(self) -> str:
-        if self.kind == "personal":
+        if self.kind in OWNED:
             return f"person:{self.person}"
         return f"team:{self.team}" if self.team else "org"
 
-    def may(self, action: Literal["ingest", "read_own", "read_all", "directory"]) -> bool:
+    def may(self, action: Literal["ingest", "read_own", "read_all", "directory", "gateway"]) -> bool:
         if self.revoked_at is not None:
             return False
         if self.kind == "admin":
             return True
+        if self.kind == "gateway":
+            return action == "gateway"
         if action == "ingest":
             return True
         if self.kind == "personal":
@@ -87,10 +94,10 @@ def make_key(kind: Any, *, team: Any = None, person: Any = None, name: Any = Non
     for label, value in (("team", team), ("person", person), ("name", name)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ConfigError(f"`{label}` must be a non-empty string")
-    if kind == "personal" and not person:
-        raise ConfigError("a personal key needs the person (their email) it belongs to")
-    if kind != "personal" and person:
-        raise ConfigError("only personal keys belong to a person")
+    if kind in OWNED and not person:
+        raise ConfigError(f"a {kind} key needs the person (their email) it belongs to")
+    if kind not in OWNED and person:
+        raise ConfigError("only personal and gateway keys belong to a person")
     if kind != "ingest" and team:
         raise ConfigError("only ingest tokens are scoped to a team")
     return new_key(kind, now=datetime.now(UTC), team=team, person=normalize_identity(person) if person else None,

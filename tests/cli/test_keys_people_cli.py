@@ -36,7 +36,9 @@ def test_a_created_key_is_printed_once_and_only_its_hash_is_stored(tmp_path: Pat
 def test_key_scopes_must_fit_their_kind() -> None:
     for args, message in ((("--kind", "personal"), "needs the person"),
                           (("--kind", "admin", "--team", "x"), "only ingest tokens are scoped to a team"),
-                          (("--kind", "ingest", "--person", "a@example.com"), "only personal keys belong")):
+                          (("--kind", "gateway"), "a gateway key needs the person"),
+                          (("--kind", "ingest", "--person", "a@example.com"),
+                           "only personal and gateway keys belong to a person")):
         result = tp("keys", "create", *args)
         assert_clean_failure(result)
         assert message in result.stderr

@@ -35,9 +35,10 @@ def keys_group() -> None:
 
 @keys_group.command("create")
 @click.option("--kind", type=click.Choice(KINDS), default="ingest", show_default=True,
-              help="ingest: send usage; personal: one person's push and reports; admin: everything.")
+              help="ingest: send usage; personal: one person's push and reports; admin: everything; "
+                   "gateway: a person's virtual key for the metering gateway.")
 @click.option("--team", metavar="TEAM", help="Scope an ingest token to one team (its events are labelled with it).")
-@click.option("--person", metavar="EMAIL", help="The owner of a personal key.")
+@click.option("--person", metavar="EMAIL", help="The owner of a personal or gateway key.")
 @click.option("--name", metavar="TEXT", help="A note to tell keys apart (e.g. 'managed laptops').")
 @server_options
 @click.option("--json", "json_", is_flag=True, help="Print JSON.")

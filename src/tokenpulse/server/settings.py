@@ -4,11 +4,10 @@ then command-line flags (highest)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from ..config import Settings
-from ..errors import ConfigError
+from ..config import Settings, section_settings
 
 DEFAULT_PORT = 8787
 
@@ -38,19 +37,4 @@ class ServeSettings:
 
 
 def serve_settings(settings: Settings, **flags: Any) -> ServeSettings:
-    table = settings.tables.get("serve", {})
-    out = ServeSettings()
-    for f in fields(ServeSettings):
-        value = flags.get(f.name)
-        if value is None:
-            value = os.environ.get(f"TOKENPULSE_SERVE_{f.name.upper()}") or table.get(f.name)
-        if value is None or value == "":
-            continue
-        kind = type(getattr(out, f.name))
-        try:
-            setattr(out, f.name, kind(value))
-        except (TypeError, ValueError):
-            raise ConfigError(f"serve setting `{f.name}` must be {kind.__name__}, got {value!r}") from None
-    if not 0 <= out.port <= 65535:
-        raise ConfigError(f"serve setting `port` must be 0..65535, got {out.port}")
-    return out
+    return section_settings(ServeSettings, settings, "serve", **flags)

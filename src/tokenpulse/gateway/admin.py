@@ -1,0 +1,121 @@
+"""The gateway's own small API, for people and tools rather than AI clients:
+
+- `GET  /tokenpulse/v1/status`   — my spend today, my budgets, my breaker;
+- `POST /tokenpulse/v1/reenable` — `{"reason": "…"}`: re-enable my tripped breaker for the rest of the day;
+- `POST /tokenpulse/v1/override` — `{"raise_usd": "50", "reason": "…", "budget": "<scope>"}`: raise my own cap
+  for this period, within the policy;
+- `GET  /tokenpulse/v1/incidents` — breaker trips (mine; every one with an admin key).
+
+A person calls them with their gateway key (self-service); an admin key may act for anyone by naming
+`person`. Errors use the service's one JSON error shape.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from ..errors import RequestError, TokenpulseError
+from ..keys import ApiKey, bearer_token
+from ..server.http import json_response
+
+if TYPE_CHECKING:
+    from .service import Gateway
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/tokenpulse/v1/status", _status)
+    app.router.add_post("/tokenpulse/v1/reenable", _reenable)
+    app.router.add_post("/tokenpulse/v1/override", _override)
+    app.router.add_get("/tokenpulse/v1/incidents", _incidents)
+
+
+def _gateway(request: web.Request) -> Gateway:
+    from .service import GATEWAY
+
+    return request.app[GATEWAY]
+
+
+async def require_key(request: web.Request, kinds: tuple[str, ...] = ("gateway", "admin")) -> ApiKey:
+    secret = bearer_token(request.headers.get("Authorization")) or request.headers.get("x-api-key")
+    if not secret:
+        raise RequestError("missing credentials: send `Authorization: Bearer <your tp- key>`", 401)
+    key = await _gateway(request).keys.lookup(secret)
+    if key is None or key.revoked_at is not None:
+        raise RequestError("unknown or revoked key", 401)
+    if key.kind not in kinds:
+        raise RequestError(f"a {key.kind} key may not do this", 403)
+    return key
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = msgspec.json.decode(raw) if raw.strip() else {}
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise RequestError("the body must be a JSON object")
+    return body
+
+
+def _person(key: ApiKey, body_or_query: Any) -> str:
+    """Whom the call is about: a gateway key's owner; an admin names the person."""
+    if key.kind == "gateway":
+        return key.person or ""
+    person = body_or_query.get("person")
+    if not isinstance(person, str) or not person.strip():
+        raise RequestError("an admin key must name the `person`")
+    return person.strip().lower()
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason")
+    if not isinstance(reason, str) or len(reason.strip()) < 3:
+        raise RequestError("say why (`reason`, a few words): it goes into the audit log", 400)
+    return reason.strip()[:500]
+
+
+async def _status(request: web.Request) -> web.Response:
+    key = await require_key(request)
+    gateway = _gateway(request)
+    person = _person(key, request.query)
+    return json_response(gateway.enforcer.status(person, gateway.team_of(person)))
+
+
+async def _reenable(request: web.Request) -> web.Response:
+    key = await require_key(request)
+    body = await _body(request)
+    gateway = _gateway(request)
+    person = _person(key, body)
+    try:
+        result = await gateway.enforcer.reenable(person, by=key.person or key.id, reason=_reason(body))
+    except TokenpulseError as exc:
+        raise RequestError(str(exc), 409) from None
+    return json_response(result)
+
+
+async def _override(request: web.Request) -> web.Response:
+    key = await require_key(request)
+    body = await _body(request)
+    gateway = _gateway(request)
+    person = _person(key, body)
+    from .settings import usd_to_micros
+
+    try:
+        raise_micros = usd_to_micros(body.get("raise_usd"), "`raise_usd`")
+        result = await gateway.enforcer.override(person, gateway.team_of(person), scope=body.get("budget"),
+                                                 raise_micros=raise_micros, by=key.person or key.id,
+                                                 reason=_reason(body))
+    except TokenpulseError as exc:
+        raise RequestError(str(exc), 409 if not isinstance(exc, RequestError) else exc.status) from None
+    return json_response(result)
+
+
+async def _incidents(request: web.Request) -> web.Response:
+    key = await require_key(request)
+    person = None if key.kind == "admin" else key.person
+    incidents = await _gateway(request).writer.read(lambda store: store.incidents(person=person))
+    return json_response({"incidents": [i.to_json() for i in incidents]})
