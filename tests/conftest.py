@@ -107,3 +107,33 @@ def ccusage() -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"ccusage is not installed at {CCUSAGE}; `make peers` installs it")
     pytest.skip("ccusage not installed (run `make peers`)")
+
+
+REDIS_URL = os.environ.get("TOKENPULSE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_client():
+    """The Redis server on 127.0.0.1:6379. Required in CI (a missing server fails there); skipped elsewhere."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        client.close()
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required for this test and is not reachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client) -> Iterator[str]:
+    """A key prefix of this test's own; every key under it is deleted afterwards."""
+    prefix = f"tptest:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}*", count=1000))
+    for i in range(0, len(keys), 500):
+        redis_client.delete(*keys[i:i + 500])

@@ -3,13 +3,14 @@ real Redis (a module of its own so that worker processes can import it)."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from tokenpulse.counters import Reservation
 from tokenpulse.counters.redis import connect
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TOKENPULSE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 class FakeClock:
