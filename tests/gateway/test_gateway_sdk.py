@@ -242,3 +242,40 @@ def test_a_budget_refuses_before_forwarding_and_a_one_click_override_raises_it(
     [budget] = status["budgets"]
     assert (budget["limit_usd"], budget["reserved_usd"]) == ("0.080000", "0.000000")
     assert budget["spent_usd"] == status["spend_today_usd"]
+
+
+def test_a_client_that_goes_away_mid_stream_is_still_metered_in_full(start_gateway: Callable[..., GatewayProcess]) -> None:
+    import http.client
+    import time
+    import urllib.parse
+
+    g = start_gateway()
+    url = urllib.parse.urlsplit(g.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1000, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]})
+    connection.request("POST", "/v1/messages", body, {"x-api-key": g.keys["alice"], "Content-Type": "application/json",
+                                                      "x-fake-usage": json.dumps(ANTHROPIC_USAGE),
+                                                      "x-fake-latency-ms": "0"})
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.read(20)  # the first bytes of the stream arrived; then the client goes away
+    connection.sock.close()
+    connection.close()
+    time.sleep(0.5)
+    [event] = stored_usage(g)
+    assert (event.confidence, event.output_tokens, event.cost_micros) == ("metered", 350, ANTHROPIC_MICROS)
+
+
+def test_an_upstream_that_dies_mid_stream_is_recorded_as_estimated(start_gateway: Callable[..., GatewayProcess]) -> None:
+    g = start_gateway()
+    with anthropic_client(g) as client, pytest.raises(anthropic.APIError):
+        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1000,
+                                    messages=[{"role": "user", "content": "hi"}],
+                                    extra_headers={"x-fake-usage": json.dumps(ANTHROPIC_USAGE),
+                                                   "x-fake-stream-cut": "2"}) as s:
+            s.get_final_message()
+    [event] = stored_usage(g)
+    # message_start said 1,200 input tokens (and the cache); the output was never reported in full.
+    assert (event.confidence, event.input_tokens, event.cache_read_tokens) == ("estimated", 1200, 5000)
+    assert event.output_tokens < 350

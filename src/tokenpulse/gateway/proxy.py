@@ -163,7 +163,7 @@ async def _forward(gateway: Gateway, request: web.Request, api: meter.Api, info:
             **_client_headers(up), **_figures(admission.spend_today, admission.remaining)})
         await response.prepare(request)
         stream = meter.StreamMeter(api, info.strip_usage_chunk)
-        client_gone = False
+        client_gone = upstream_failed = False
         try:
             async for chunk in up.content.iter_any():
                 out = stream.feed(chunk)
@@ -174,9 +174,13 @@ async def _forward(gateway: Gateway, request: web.Request, api: meter.Api, info:
                 client_gone = not await _send(response, tail)
         except (aiohttp.ClientError, TimeoutError) as exc:  # upstream died mid-stream: meter what was seen
             log.warning("upstream stream ended early: %s", exc)
+            upstream_failed = True
         event = _event(gateway, api, info, ask, stream.usage(), up.status, started, client_gone=client_gone)
         gateway.settle(admission, event)
-        if not client_gone:
+        if upstream_failed and request.transport is not None:
+            # End the client's stream the way upstream ended ours (no final chunk), so it knows it is cut short.
+            request.transport.close()
+        elif not client_gone:
             await response.write_eof()
         return response
 

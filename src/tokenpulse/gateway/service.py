@@ -108,7 +108,7 @@ class Gateway:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60),
             auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600))
-        self.spool = Spool(self.spool_dir, self._ship)
+        self.spool = Spool(self.spool_dir, self._ship, self.settings.ship_seconds)
         await self.spool.start()
         await self._load_people()
         self.enforcer.start()

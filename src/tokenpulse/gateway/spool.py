@@ -23,16 +23,16 @@ from ..events import UsageEvent, decode_line, encode_line
 log = logging.getLogger("tokenpulse.gateway")
 
 SYNC_SECONDS = 0.05
-SHIP_SECONDS = 0.05
 ROTATE_BYTES = 64 * 1024 * 1024
 """Once everything in it is committed, a spool larger than this starts over."""
 
 
 class Spool:
-    def __init__(self, folder: Path, ship: Callable[[list[UsageEvent]], Awaitable[None]]):
+    def __init__(self, folder: Path, ship: Callable[[list[UsageEvent]], Awaitable[None]], ship_seconds: float = 0.05):
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"spool-{os.getpid()}.ndjson"
         self._ship = ship
+        self._ship_seconds = ship_seconds
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._pending: list[UsageEvent] = []
         self._dirty = threading.Event()
@@ -104,7 +104,7 @@ class Spool:
 
     async def _ship_loop(self) -> None:
         while True:
-            await asyncio.sleep(SHIP_SECONDS)
+            await asyncio.sleep(self._ship_seconds)
             try:
                 await self._ship_pending()
             except Exception as exc:  # the store is down: keep the events, try again
