@@ -269,12 +269,11 @@ def test_a_client_that_goes_away_mid_stream_is_still_metered_in_full(start_gatew
 
 def test_an_upstream_that_dies_mid_stream_is_recorded_as_estimated(start_gateway: Callable[..., GatewayProcess]) -> None:
     g = start_gateway()
-    with anthropic_client(g) as client, pytest.raises(anthropic.APIError):
-        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1000,
-                                    messages=[{"role": "user", "content": "hi"}],
-                                    extra_headers={"x-fake-usage": json.dumps(ANTHROPIC_USAGE),
-                                                   "x-fake-stream-cut": "2"}) as s:
-            s.get_final_message()
+    headers = {"x-fake-usage": json.dumps(ANTHROPIC_USAGE), "x-fake-stream-cut": "2"}
+    with anthropic_client(g) as client, pytest.raises(anthropic.APIError), client.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=1000, messages=[{"role": "user", "content": "hi"}],
+            extra_headers=headers) as s:
+        s.get_final_message()
     [event] = stored_usage(g)
     # message_start said 1,200 input tokens (and the cache); the output was never reported in full.
     assert (event.confidence, event.input_tokens, event.cache_read_tokens) == ("estimated", 1200, 5000)
