@@ -37,8 +37,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Default time a reservation is held before it counts as stale (long streams can take minutes).
 DEFAULT_HOLD_SECONDS = 900
-#: At most this many recent requests are remembered per (person, prompt hash) for loop evidence.
-LOOP_MEMORY = 1000
+#: At most this many recent requests are remembered per (person, prompt hash) for loop evidence: the count
+#: saturates there (a breaker's `loop_repeats` must not exceed it), and a hot loop costs a bounded scan.
+LOOP_MEMORY = 64
+#: At most this many distinct recent prompts are remembered per person (in memory; the least recently
+#: seen is forgotten first), so memory stays flat however many different prompts pass.
+LOOP_PROMPTS = 256
 #: Spend-rate buckets are one minute wide.
 BUCKET_SECONDS = 60
 #: Largest amount or limit accepted: Redis's Lua numbers are doubles, exact up to 2**53.

@@ -8,9 +8,10 @@ sweep of the whole table at most once a minute, which keeps memory bounded witho
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from .base import (
     BUCKET_SECONDS,
     DEFAULT_HOLD_SECONDS,
     LOOP_MEMORY,
+    LOOP_PROMPTS,
     Clock,
     Denied,
     Reservation,
@@ -80,9 +82,12 @@ class MemoryCounters:
         self._counters: dict[str, _Counter] = {}
         # each maps a key to (expiry in epoch ms, value)
         self._rates: dict[tuple[str, int], tuple[int, int]] = {}
-        self._loops: dict[tuple[str, str], tuple[int, deque[tuple[int, int]]]] = {}
+        # person -> their recent prompts (least recently seen first) -> (time ms, size) of each request
+        self._loops: dict[str, OrderedDict[str, deque[tuple[int, int]]]] = {}
         self._states: dict[str, tuple[int, bytes]] = {}
         self._last_sweep_ms = 0
+        self._ids = itertools.count()
+        self._id_prefix = f"{uuid.uuid4().hex[:8]}-"  # reservation ids: unique per instance, cheap per request
 
     # -- internals (call with the lock held) ---------------------------------------------------------------
 
@@ -94,7 +99,6 @@ class MemoryCounters:
             for key in [k for k, c in self._counters.items() if c.expires_ms <= now_ms]:
                 del self._counters[key]
             _sweep(self._rates, now_ms)
-            _sweep(self._loops, now_ms)
             _sweep(self._states, now_ms)
         return now_ms
 
@@ -121,7 +125,7 @@ class MemoryCounters:
                 current = counter.spent + counter.reserved() if counter else 0
                 if limit is not None and current + amount_micros > limit:
                     return Denied(name, limit, current, amount_micros)
-            rid = uuid.uuid4().hex
+            rid = f"{self._id_prefix}{next(self._ids)}"
             deadline_ms = now_ms + hold * 1000
             for (name, _), ttl in zip(keys, ttl_seconds, strict=True):
                 counter = self._counter(name, now_ms)
@@ -197,14 +201,20 @@ class MemoryCounters:
         at_ms = epoch_ms(now)
         cutoff_ms = at_ms - window_seconds * 1000
         with self._lock:
-            now_ms = self._now_ms()
-            seen = _live(self._loops, (person, prompt_hash), now_ms)
+            self._now_ms()  # the periodic sweep of expired keys
+            prompts = self._loops.get(person)
+            if prompts is None:
+                prompts = self._loops[person] = OrderedDict()
+            seen = prompts.get(prompt_hash)
             if seen is None:
-                seen = deque(maxlen=LOOP_MEMORY)
+                seen = prompts[prompt_hash] = deque(maxlen=LOOP_MEMORY)
+                if len(prompts) > LOOP_PROMPTS:
+                    prompts.popitem(last=False)
+            else:
+                prompts.move_to_end(prompt_hash)
             while seen and seen[0][0] <= cutoff_ms:
                 seen.popleft()
             seen.append((at_ms, size))
-            self._loops[(person, prompt_hash)] = (now_ms + window_seconds * 1000, seen)
             return sum(1 for ts, other in seen if ts > cutoff_ms and within_tolerance(size, other, tolerance_percent))
 
     def get_state(self, key: str) -> bytes | None:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..counters import Counters, Denied, Reservation
+from ..counters.base import LOOP_MEMORY
+from ..errors import ConfigError
 from ..money import format_usd
 from ..policy import (
     BreakerPolicy,
@@ -38,9 +40,9 @@ from ..policy import (
     effective_limit,
     evaluate,
     grant_override,
+    period_end,
     period_id,
     refusal_message,
-    seconds_until_end,
 )
 from ..policy import reenable as reenable_state
 from ..store.governance import AuditEntry, Incident, OverrideRecord
@@ -83,8 +85,6 @@ def breaker_policy(settings: GatewaySettings) -> BreakerPolicy:
              "loop_window_minutes", "loop_repeats", "loop_size_tolerance_percent", "reenable_raise_percent"}
     unknown = set(table) - known
     if unknown:
-        from ..errors import ConfigError
-
         raise ConfigError(f"[gateway.breaker]: unknown setting(s) {', '.join(sorted(unknown))}")
     kwargs: dict[str, Any] = {"tz": settings.tz, "shadow": settings.shadow}
     if "multiplier" in table:
@@ -102,7 +102,35 @@ def breaker_policy(settings: GatewaySettings) -> BreakerPolicy:
             kwargs[name] = int(table[name])
     if "loop_repeats" in table:
         kwargs["loop_repeats"] = int(table["loop_repeats"]) if table["loop_repeats"] is not False else None
+        if kwargs["loop_repeats"] is not None and not 1 <= kwargs["loop_repeats"] <= LOOP_MEMORY:
+            raise ConfigError(f"[gateway.breaker] loop_repeats must be 1..{LOOP_MEMORY} (or false to turn loop "
+                              f"detection off), got {table['loop_repeats']!r}")
     return BreakerPolicy(**kwargs)
+
+
+class _Periods:
+    """The current day's and month's ids and ends, worked out once per period rather than per request
+    (zoneinfo arithmetic is the costliest part of admitting a request otherwise)."""
+
+    def __init__(self, tz: str):
+        self.tz = tz
+        self._known: dict[str, tuple[datetime, datetime, str]] = {}
+
+    def _of(self, kind: str, now: datetime) -> tuple[datetime, datetime, str]:
+        known = self._known.get(kind)
+        if known is None or not known[0] <= now < known[1]:
+            from ..policy import period_start
+
+            known = (period_start(kind, now, self.tz), period_end(kind, now, self.tz), period_id(kind, now, self.tz))
+            self._known[kind] = known
+        return known
+
+    def id(self, kind: str, now: datetime) -> str:
+        return self._of(kind, now)[2]
+
+    def seconds_left(self, kind: str, now: datetime) -> int:
+        end = self._of(kind, now)[1]
+        return max(-(-(end - now) // timedelta(seconds=1)), 1)
 
 
 class Enforcer:
@@ -113,6 +141,7 @@ class Enforcer:
         self.policy = breaker_policy(settings)
         self.override_policy = OverridePolicy(settings.max_overrides, settings.max_override_percent)
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.periods = _Periods(settings.tz)
         # Set by the gateway when it starts (the enforcer itself is usable without them, e.g. in tests).
         self.read_store: Callable[[Callable[[Any], Any]], Any] | None = None
         self.notify: Callable[..., None] = lambda event, text, **fields: None
@@ -130,7 +159,7 @@ class Enforcer:
     # --- keys -----------------------------------------------------------------------------------
 
     def _day_key(self, person: str, now: datetime) -> str:
-        return f"spend:day:{period_id('day', now, self.tz)}:person:{person}"
+        return f"spend:day:{self.periods.id('day', now)}:person:{person}"
 
     @staticmethod
     def _state_key(person: str) -> str:
@@ -186,13 +215,13 @@ class Enforcer:
 
         budgets = self.budgets_for(person, ask.team, ask.tool)
         keys: list[tuple[str, int | None]] = [(day_key, None)]
-        ttls = [seconds_until_end("day", now, self.tz)]
+        ttls = [self.periods.seconds_left("day", now)]
         for budget in budgets:
-            period = budget.current_period(now, self.tz)
+            period = self.periods.id(budget.period, now)
             limit = self._limit(budget, period)
             admission.budgets.append((budget, period, limit))
             keys.append((budget.counter_key(period), None if self.settings.shadow else limit))
-            ttls.append(seconds_until_end(budget.period, now, self.tz) + 86_400)
+            ttls.append(self.periods.seconds_left(budget.period, now) + 86_400)
         result = self.counters.reserve(keys, ask.estimate_micros, ttls)
         if isinstance(result, Denied):
             admission.refused = self._denied(result, admission, ask)

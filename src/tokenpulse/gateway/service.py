@@ -194,6 +194,10 @@ def run(gateway_factory: Callable[[], Gateway], settings: GatewaySettings,
     """Serve until SIGINT/SIGTERM; the spool is shipped before the process exits."""
     import uvloop
 
+    # The event loop gives up the GIL at every socket call; with the store's writer thread busy, the default
+    # 5 ms switch interval would let each of those calls wait that long to get it back.
+    sys.setswitchinterval(0.0002)
+
     async def main() -> None:
         gateway = gateway_factory()
         runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False,

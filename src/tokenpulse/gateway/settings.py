@@ -87,7 +87,7 @@ class GatewaySettings:
     max_body_mb: float = 32.0
     key_cache_seconds: float = 30.0
     spool_dir: str = ""
-    ship_seconds: float = 0.05
+    ship_seconds: float = 0.5
     """How often metered requests move from the spool into the store (they are durable in the spool at once)."""
     max_overrides: int = 1
     """Overrides a person may grant themselves per budget and period."""

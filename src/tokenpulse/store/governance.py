@@ -6,7 +6,8 @@ Like `directory.py`, the SQL is shared and each backend supplies `_rows`, `_run`
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ class Incident:
     reenabled_at: datetime | None = None
     reenabled_by: str | None = None
     reenable_reason: str | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_id())
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "person": self.person, "day": self.day, "cause": self.cause,
@@ -47,7 +48,7 @@ class OverrideRecord:
     reason: str
     granted_by: str
     granted_at: datetime
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_id())
 
 
 @dataclass
@@ -57,11 +58,16 @@ class AuditEntry:
     action: str
     subject: str
     detail: dict[str, Any] = field(default_factory=dict)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_id())
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "ts": self.ts.isoformat(), "actor": self.actor, "action": self.action,
                 "subject": self.subject, "detail": self.detail}
+
+
+def _new_id() -> str:
+    """Ids that sort in the order they were made (within a process), so entries of the same second keep it."""
+    return f"{time.time_ns():016x}{secrets.token_hex(4)}"
 
 
 _INCIDENT_COLUMNS = ("id", "person", "day", "cause", "evidence", "shadow", "tripped_at", "reenabled_at",
