@@ -1,4 +1,5 @@
-"""The fake vendor, checked the way gateway tests will use it: over loopback, with the official SDKs as clients.
+"""The fake vendor, checked the way gateway tests will use it: over loopback, with the official SDKs as
+clients.
 
 What matters is that the SDKs parse every answer without complaint and read exactly the usage a test asked
 for in `x-fake-usage`, that the error and stream-cut headers look like the real failures, and that the
@@ -54,12 +55,13 @@ def fake(**headers: Any) -> dict[str, str]:
 
 
 def stats(vendor: RunningFakeVendor, action: str = "stats") -> dict[str, Any]:
-    request = urllib.request.Request(vendor.url + "/_fake/" + action, method="POST" if action == "reset" else "GET")
+    method = "POST" if action == "reset" else "GET"
+    request = urllib.request.Request(vendor.url + "/_fake/" + action, method=method)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-# --- Anthropic ---------------------------------------------------------------------------------------------
+# --- Anthropic ----------------------------------------------------------------------------------------------
 
 
 def test_anthropic_message_reports_the_usage_asked_for(claude: anthropic.Anthropic) -> None:
@@ -72,7 +74,8 @@ def test_anthropic_message_reports_the_usage_asked_for(claude: anthropic.Anthrop
     assert (u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens) == (
         1200, 350, 5000, 2000)
     assert u.cache_creation is not None
-    assert (u.cache_creation.ephemeral_5m_input_tokens, u.cache_creation.ephemeral_1h_input_tokens) == (1500, 500)
+    by_ttl = u.cache_creation
+    assert (by_ttl.ephemeral_5m_input_tokens, by_ttl.ephemeral_1h_input_tokens) == (1500, 500)
     assert u.output_tokens_details is not None and u.output_tokens_details.thinking_tokens == 100
 
 
@@ -93,7 +96,8 @@ def test_anthropic_stream_carries_cumulative_usage_in_message_delta(claude: anth
 
 
 def test_anthropic_raw_stream_events(claude: anthropic.Anthropic) -> None:
-    events = list(claude.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES, stream=True))
+    events = list(claude.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES,
+                                         stream=True))
     delta = next(e for e in events if e.type == "message_delta")
     assert delta.usage.output_tokens == 8  # min(max_tokens, 16)
     assert delta.delta.stop_reason == "end_turn"
@@ -101,12 +105,14 @@ def test_anthropic_raw_stream_events(claude: anthropic.Anthropic) -> None:
 
 
 def test_count_tokens(claude: anthropic.Anthropic) -> None:
+    usage = {"input_tokens": 42, "cache_read_tokens": 8}
     counted = claude.messages.count_tokens(model="claude-sonnet-4-5", messages=MESSAGES,
-                                           extra_headers=fake(usage={"input_tokens": 42, "cache_read_tokens": 8}))
+                                           extra_headers=fake(usage=usage))
     assert counted.input_tokens == 50
 
 
-def test_default_usage_is_derived_from_the_request(vendor: RunningFakeVendor, claude: anthropic.Anthropic) -> None:
+def test_default_usage_is_derived_from_the_request(vendor: RunningFakeVendor,
+                                                   claude: anthropic.Anthropic) -> None:
     message = claude.messages.create(model="claude-sonnet-4-5", max_tokens=5, messages=MESSAGES)
     sent = stats(vendor)["last_request"]["body"].encode()
     assert message.usage.input_tokens == len(sent) // 4
@@ -115,12 +121,13 @@ def test_default_usage_is_derived_from_the_request(vendor: RunningFakeVendor, cl
     assert claude.messages.create(model="m", max_tokens=4096, messages=MESSAGES).usage.output_tokens == 16
 
 
-# --- OpenAI Chat Completions ----------------------------------------------------------------------------------
+# --- OpenAI Chat Completions --------------------------------------------------------------------------------
 
 
 def test_chat_completion_counts_cached_tokens_inside_the_prompt(gpt: openai.OpenAI) -> None:
     usage = {"input_tokens": 1200, "output_tokens": 350, "cache_read_tokens": 5000, "reasoning_tokens": 100}
-    completion = gpt.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=fake(usage=usage))
+    completion = gpt.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                             extra_headers=fake(usage=usage))
     assert completion.choices[0].message.content == TEXT
     u = completion.usage
     assert u is not None
@@ -151,11 +158,12 @@ def test_chat_stream_has_a_usage_chunk_only_when_asked(gpt: openai.OpenAI) -> No
     *content, last = with_usage
     assert all(chunk.usage is None and chunk.choices for chunk in content)
     assert last.choices == [] and last.usage is not None
-    assert (last.usage.prompt_tokens, last.usage.completion_tokens, last.usage.total_tokens) == (6200, 350, 6550)
-    assert last.usage.prompt_tokens_details is not None and last.usage.prompt_tokens_details.cached_tokens == 5000
+    u = last.usage
+    assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (6200, 350, 6550)
+    assert u.prompt_tokens_details is not None and u.prompt_tokens_details.cached_tokens == 5000
 
 
-# --- OpenAI Responses ---------------------------------------------------------------------------------------------
+# --- OpenAI Responses ---------------------------------------------------------------------------------------
 
 
 def test_response_reports_the_usage_asked_for(gpt: openai.OpenAI) -> None:
@@ -176,7 +184,8 @@ def test_response_stream_ends_with_completed_and_its_usage(gpt: openai.OpenAI) -
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == TEXT
     u = events[-1].response.usage
-    assert u is not None and (u.input_tokens, u.output_tokens, u.input_tokens_details.cached_tokens) == (1000, 20, 700)
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.input_tokens_details.cached_tokens) == (1000, 20, 700)
 
 
 def test_response_stream_helper_accumulates(gpt: openai.OpenAI) -> None:
@@ -187,7 +196,7 @@ def test_response_stream_helper_accumulates(gpt: openai.OpenAI) -> None:
     assert final.output_text == TEXT and final.usage is not None and final.usage.output_tokens == 16
 
 
-# --- failures -------------------------------------------------------------------------------------------------------
+# --- failures -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("status", "anthropic_error", "openai_error"), [
@@ -204,17 +213,20 @@ def test_error_status_raises_the_sdk_error(claude: anthropic.Anthropic, gpt: ope
     assert caught.value.status_code == status
     assert caught.value.body["error"]["message"] == f"fake vendor: simulated HTTP {status}"
     with pytest.raises(openai_error) as raised:
-        gpt.chat.completions.create(model="m", messages=MESSAGES, stream=True, extra_headers=fake(status=status))
+        gpt.chat.completions.create(model="m", messages=MESSAGES, stream=True,
+                                    extra_headers=fake(status=status))
     assert raised.value.status_code == status
     assert raised.value.body["message"] == f"fake vendor: simulated HTTP {status}"
 
 
 def test_a_bad_fake_header_is_a_clear_400(claude: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError, match="unknown field `input`"):
-        claude.messages.create(model="m", max_tokens=10, messages=MESSAGES, extra_headers=fake(usage={"input": 1}))
+        claude.messages.create(model="m", max_tokens=10, messages=MESSAGES,
+                               extra_headers=fake(usage={"input": 1}))
+    too_many_1h = {"cache_write_tokens": 1, "cache_write_1h_tokens": 2}
     with pytest.raises(anthropic.BadRequestError, match="cannot exceed"):
         claude.messages.create(model="m", max_tokens=10, messages=MESSAGES,
-                               extra_headers=fake(usage={"cache_write_tokens": 1, "cache_write_1h_tokens": 2}))
+                               extra_headers=fake(usage=too_many_1h))
 
 
 def _read_until_failure(stream: Iterator[Any], error: type[Exception]) -> tuple[list[Any], Exception | None]:
@@ -238,7 +250,8 @@ def test_stream_cut_ends_the_anthropic_stream_early(claude: anthropic.Anthropic)
 
 def test_stream_cut_ends_the_openai_stream_before_its_usage(gpt: openai.OpenAI) -> None:
     stream = gpt.chat.completions.create(model="m", messages=MESSAGES, stream=True,
-                                         stream_options={"include_usage": True}, extra_headers=fake(stream_cut=4))
+                                         stream_options={"include_usage": True},
+                                         extra_headers=fake(stream_cut=4))
     with stream:
         chunks, error = _read_until_failure(stream, openai.APIConnectionError)
     assert len(chunks) == 4 and all(c.usage is None for c in chunks)
@@ -251,7 +264,7 @@ def test_latency_header_delays_the_answer(claude: anthropic.Anthropic) -> None:
     assert time.perf_counter() - started >= 0.12
 
 
-# --- counters and the program ------------------------------------------------------------------------------------
+# --- counters and the program -------------------------------------------------------------------------------
 
 
 def test_stats_count_requests_per_path(vendor: RunningFakeVendor, claude: anthropic.Anthropic,
@@ -264,8 +277,8 @@ def test_stats_count_requests_per_path(vendor: RunningFakeVendor, claude: anthro
     with pytest.raises(openai.RateLimitError):
         gpt.chat.completions.create(model="m", messages=MESSAGES, extra_headers=fake(status=429))
     counted = stats(vendor)
-    assert counted["requests"] == {"/v1/messages": 3, "/v1/messages/count_tokens": 0, "/v1/chat/completions": 2,
-                                   "/v1/responses": 1}
+    assert counted["requests"] == {"/v1/messages": 3, "/v1/messages/count_tokens": 0,
+                                   "/v1/chat/completions": 2, "/v1/responses": 1}
     last = counted["last_request"]
     assert last["path"] == "/v1/chat/completions"
     assert {k.lower(): v for k, v in last["headers"].items()}["authorization"] == "Bearer sk-fake"

@@ -55,7 +55,7 @@ _encode = msgspec.json.encode
 _ids = itertools.count(1)
 
 
-# --- what a request asks for ----------------------------------------------------------------------------
+# --- what a request asks for --------------------------------------------------------------------------------
 
 
 class _StreamOptions(msgspec.Struct):
@@ -118,15 +118,18 @@ def resolve_usage(header: str | None, body: bytes, asked: _Request) -> Usage:
     if output is None:
         asked_max = next((n for n in (asked.max_tokens, asked.max_completion_tokens, asked.max_output_tokens)
                           if n is not None), None)
-        output = DEFAULT_OUTPUT_TOKENS if asked_max is None else min(asked_max, DEFAULT_OUTPUT_TOKENS) or DEFAULT_OUTPUT_TOKENS
+        output = DEFAULT_OUTPUT_TOKENS if asked_max is None else min(asked_max, DEFAULT_OUTPUT_TOKENS)
+        output = output or DEFAULT_OUTPUT_TOKENS
     usage = Usage(
         input=max(1, len(body) // 4) if given.input_tokens is None else given.input_tokens, output=output,
         cache_read=given.cache_read_tokens, cache_write=given.cache_write_tokens,
         cache_write_1h=given.cache_write_1h_tokens, reasoning=given.reasoning_tokens)
-    if min(usage.input, usage.output, usage.cache_read, usage.cache_write, usage.cache_write_1h, usage.reasoning) < 0:
+    if min(usage.input, usage.output, usage.cache_read, usage.cache_write, usage.cache_write_1h,
+           usage.reasoning) < 0:
         raise BadFakeHeader("x-fake-usage: token counts cannot be negative")
     if usage.cache_write_1h > usage.cache_write:
-        raise BadFakeHeader("x-fake-usage: cache_write_1h_tokens is part of cache_write_tokens and cannot exceed it")
+        raise BadFakeHeader("x-fake-usage: cache_write_1h_tokens is part of cache_write_tokens and cannot "
+                            "exceed it")
     if usage.reasoning > usage.output:
         raise BadFakeHeader("x-fake-usage: reasoning_tokens is part of output_tokens and cannot exceed it")
     return usage
@@ -142,7 +145,7 @@ def _int_header(request: web.Request, name: str) -> int | None:
         raise BadFakeHeader(f"{name} must be an integer, got {value!r}") from None
 
 
-# --- Anthropic Messages -----------------------------------------------------------------------------------
+# --- Anthropic Messages -------------------------------------------------------------------------------------
 
 
 def anthropic_usage(u: Usage, output_tokens: int) -> dict[str, Any]:
@@ -158,8 +161,8 @@ def anthropic_usage(u: Usage, output_tokens: int) -> dict[str, Any]:
 
 
 def anthropic_message(model: str, u: Usage) -> bytes:
-    return _encode({"id": f"msg_fake{next(_ids):020d}", "type": "message", "role": "assistant", "model": model,
-                    "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn",
+    return _encode({"id": f"msg_fake{next(_ids):020d}", "type": "message", "role": "assistant",
+                    "model": model, "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn",
                     "stop_sequence": None, "usage": anthropic_usage(u, u.output)})
 
 
@@ -187,13 +190,13 @@ def anthropic_events(model: str, u: Usage) -> list[bytes]:
                              "cache_read_input_tokens": u.cache_read, "output_tokens": u.output}
     if u.reasoning:
         final["output_tokens_details"] = {"thinking_tokens": u.reasoning}
+    delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+             "usage": final}
     return [_sse("message_start", {"type": "message_start", "message": start}), *_ANTHROPIC_BODY_EVENTS,
-            _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
-                                                                      "stop_sequence": None}, "usage": final}),
-            _ANTHROPIC_STOP]
+            _sse("message_delta", delta), _ANTHROPIC_STOP]
 
 
-# --- OpenAI Chat Completions -----------------------------------------------------------------------------
+# --- OpenAI Chat Completions --------------------------------------------------------------------------------
 
 
 def openai_chat_usage(u: Usage) -> dict[str, Any]:
@@ -206,11 +209,11 @@ def openai_chat_usage(u: Usage) -> dict[str, Any]:
 
 
 def chat_completion(model: str, u: Usage) -> bytes:
+    message = {"role": "assistant", "content": TEXT, "refusal": None, "annotations": []}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
     return _encode({
         "id": f"chatcmpl-fake{next(_ids):020d}", "object": "chat.completion", "created": int(time.time()),
-        "model": model, "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT, "refusal": None,
-                                                             "annotations": []},
-                                     "logprobs": None, "finish_reason": "stop"}],
+        "model": model, "choices": [choice],
         "usage": openai_chat_usage(u), "service_tier": "default", "system_fingerprint": "fp_fake"})
 
 
@@ -227,7 +230,8 @@ _CHAT_CHOICES = (
 
 def chat_chunks(model: str, u: Usage, include_usage: bool) -> list[bytes]:
     """The chunks of a streamed completion, each `data: {...}`. Like OpenAI: the usage-only chunk (choices
-    []) comes only when `stream_options.include_usage` is true, and then every other chunk has "usage": null."""
+    []) comes only when `stream_options.include_usage` is true, and then every other chunk has "usage":
+    null."""
     head = _encode({"id": f"chatcmpl-fake{next(_ids):020d}", "object": "chat.completion.chunk",
                     "created": int(time.time()), "model": model, "service_tier": "default",
                     "system_fingerprint": "fp_fake"})[:-1]
@@ -239,7 +243,7 @@ def chat_chunks(model: str, u: Usage, include_usage: bool) -> list[bytes]:
     return chunks
 
 
-# --- OpenAI Responses --------------------------------------------------------------------------------------
+# --- OpenAI Responses ---------------------------------------------------------------------------------------
 
 
 def responses_usage(u: Usage) -> dict[str, Any]:
@@ -255,8 +259,8 @@ def _output_text(text: str) -> dict[str, Any]:
 
 
 def _message_item(item_id: str, done: bool) -> dict[str, Any]:
-    return {"id": item_id, "type": "message", "role": "assistant", "status": "completed" if done else "in_progress",
-            "content": [_output_text(TEXT)] if done else []}
+    return {"id": item_id, "type": "message", "role": "assistant",
+            "status": "completed" if done else "in_progress", "content": [_output_text(TEXT)] if done else []}
 
 
 def _response(response_id: str, model: str, asked: _Request, u: Usage | None, item_id: str) -> dict[str, Any]:
@@ -264,7 +268,8 @@ def _response(response_id: str, model: str, asked: _Request, u: Usage | None, it
     return {"id": response_id, "object": "response", "created_at": int(time.time()),
             "status": "completed" if u else "in_progress", "background": False, "error": None,
             "incomplete_details": None, "instructions": None, "max_output_tokens": asked.max_output_tokens,
-            "model": model, "output": [_message_item(item_id, True)] if u else [], "parallel_tool_calls": True,
+            "model": model, "output": [_message_item(item_id, True)] if u else [],
+            "parallel_tool_calls": True,
             "previous_response_id": None, "reasoning": {"effort": None, "summary": None}, "store": True,
             "temperature": 1.0, "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
             "top_p": 1.0, "truncation": "disabled", "usage": responses_usage(u) if u else None, "user": None,
@@ -296,7 +301,7 @@ def response_events(model: str, asked: _Request, u: Usage) -> list[bytes]:
     return [_sse(name, {"type": name, "sequence_number": i, **data}) for i, (name, data) in enumerate(events)]
 
 
-# --- errors ---------------------------------------------------------------------------------------------------
+# --- errors -------------------------------------------------------------------------------------------------
 
 _ANTHROPIC_ERRORS = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                      403: "permission_error", 404: "not_found_error", 413: "request_too_large",
@@ -318,13 +323,14 @@ def error_response(path: str, status: int, message: str) -> web.Response:
         headers["request-id"] = request_id
         body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
     else:
-        kind, code = _OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+        default = ("server_error" if status >= 500 else "invalid_request_error", None)
+        kind, code = _OPENAI_ERRORS.get(status, default)
         headers["x-request-id"] = f"req_fake{next(_ids):020d}"
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return web.Response(status=status, body=_encode(body), headers=headers)
 
 
-# --- the app ----------------------------------------------------------------------------------------------------
+# --- the app ------------------------------------------------------------------------------------------------
 
 _JSON = {"Content-Type": "application/json"}
 _SSE = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
@@ -346,21 +352,29 @@ class Stats:
         return {"requests": dict(self.requests), "last_request": last}
 
 
-Answer = Callable[[str, _Request, Usage], bytes | list[bytes]]
+Plain = Callable[[str, _Request, Usage], bytes]
+"""(model, request, usage) -> a JSON body."""
+Streamed = Callable[[str, _Request, Usage], list[bytes]]
+"""(model, request, usage) -> the SSE events of a stream."""
 
 
-def _answers(path: str) -> tuple[Answer, Answer]:
-    """(non-streaming body, streamed events) builders for an API path."""
+def _count_tokens(model: str, asked: _Request, u: Usage) -> bytes:
+    """The prompt's tokens, cached or not: the endpoint knows nothing of the cache."""
+    return _encode({"input_tokens": u.input + u.cache_read + u.cache_write})
+
+
+def _answers(path: str) -> tuple[Plain, Streamed | None]:
+    """(plain answer, streamed answer or None) of an API path."""
     if path == "/v1/messages":
-        return (lambda m, a, u: anthropic_message(m, u)), (lambda m, a, u: anthropic_events(m, u))
+        return (lambda model, asked, u: anthropic_message(model, u),
+                lambda model, asked, u: anthropic_events(model, u))
     if path == "/v1/chat/completions":
-        return ((lambda m, a, u: chat_completion(m, u)),
-                (lambda m, a, u: chat_chunks(m, u, bool(a.stream_options and a.stream_options.include_usage))))
+        def chunks(model: str, asked: _Request, u: Usage) -> list[bytes]:
+            return chat_chunks(model, u, bool(asked.stream_options and asked.stream_options.include_usage))
+        return (lambda model, asked, u: chat_completion(model, u)), chunks
     if path == "/v1/responses":
         return response_object, response_events
-    # count_tokens: no stream; the prompt's tokens, cached or not (the endpoint knows nothing of the cache)
-    count: Answer = lambda m, a, u: _encode({"input_tokens": u.input + u.cache_read + u.cache_write})  # noqa: E731
-    return count, count
+    return _count_tokens, None
 
 
 def _api_handler(path: str, stats: Stats, latency_ms: float) -> Callable:
@@ -389,11 +403,11 @@ def _api_handler(path: str, stats: Stats, latency_ms: float) -> Callable:
         if status is not None and status >= 400:
             return error_response(path, status, f"fake vendor: simulated HTTP {status}")
         response_headers = {id_header: f"req_fake{next(_ids):020d}"}
-        if asked.stream and path != "/v1/messages/count_tokens":
+        if asked.stream and streamed is not None:
             response_headers.update(_SSE)
-            return await _stream(request, response_headers, streamed(asked.model, asked, usage), cut)  # type: ignore[arg-type]
+            return await _stream(request, response_headers, streamed(asked.model, asked, usage), cut)
         response_headers.update(_JSON)
-        return web.Response(body=plain(asked.model, asked, usage), headers=response_headers)  # type: ignore[arg-type]
+        return web.Response(body=plain(asked.model, asked, usage), headers=response_headers)
 
     return handle
 
@@ -434,7 +448,7 @@ def create_app(latency_ms: float = 0) -> web.Application:
     return app
 
 
-# --- running it ----------------------------------------------------------------------------------------------
+# --- running it ---------------------------------------------------------------------------------------------
 
 
 async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
@@ -489,8 +503,8 @@ async def serve(host: str, port: int, latency_ms: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tokenpulse.demo.fake_vendor",
-                                     description="A fake Anthropic and OpenAI API on loopback (see the module docstring).")
+    parser = argparse.ArgumentParser(prog="python -m tokenpulse.demo.fake_vendor", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     from .service import Gateway
 
 
+PREFIX = "/tokenpulse/v1/"
+
+
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/tokenpulse/v1/status", _status)
-    app.router.add_post("/tokenpulse/v1/reenable", _reenable)
-    app.router.add_post("/tokenpulse/v1/override", _override)
-    app.router.add_get("/tokenpulse/v1/incidents", _incidents)
+    app.router.add_get(PREFIX + "status", _status)
+    app.router.add_post(PREFIX + "reenable", _reenable)
+    app.router.add_post(PREFIX + "override", _override)
+    app.router.add_get(PREFIX + "incidents", _incidents)
 
 
 def _gateway(request: web.Request) -> Gateway:

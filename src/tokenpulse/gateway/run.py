@@ -9,6 +9,7 @@ from collections.abc import Callable
 from ..config import Settings
 from ..counters import Counters, MemoryCounters
 from ..pricing import PriceBook
+from ..server.writer import Writer
 from ..store import open_store
 from .enforce import Enforcer
 from .service import Gateway, open_gateway, run
@@ -31,9 +32,12 @@ def make_counters(settings: GatewaySettings) -> Counters:
                    on_unavailable=unavailable)
 
 
-def build(app_settings: Settings, settings: GatewaySettings, book: PriceBook) -> Gateway:
+def build(app_settings: Settings, settings: GatewaySettings, book: PriceBook, writer: Writer | None = None
+          ) -> Gateway:
+    """The gateway with its own store writer, or sharing `writer` (mounted in `serve`)."""
     enforcer = Enforcer(settings, make_counters(settings))
-    gateway = open_gateway(settings, book, lambda: open_store(app_settings.db), app_settings.home, enforcer)
+    gateway = open_gateway(settings, book, lambda: open_store(app_settings.db), app_settings.home, enforcer,
+                           writer=writer)
     webhooks = Webhooks(settings.webhook_url)
     enforcer.read_store = gateway.writer.read
     enforcer.notify = webhooks.notify

@@ -62,6 +62,8 @@ class Gateway:
     session: aiohttp.ClientSession = field(init=False)
     spool: Spool = field(init=False)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    owns_writer: bool = True
+    """False when mounted in `serve`, whose writer (and store) it shares."""
     _people: dict[str, Person] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,7 +106,8 @@ class Gateway:
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.writer.start()
+        if self.owns_writer:
+            self.writer.start()
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60),
             auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600))
@@ -118,7 +121,8 @@ class Gateway:
             await hook()
         await self.spool.stop()
         await self.session.close()
-        await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
+        if self.owns_writer:
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
 
     async def _ship(self, events: list[UsageEvent]) -> None:
         from ..columnar import usage_table
@@ -143,13 +147,19 @@ def create_app(gateway: Gateway) -> web.Application:
     # vendor's shape themselves.
     app = web.Application(client_max_size=int(gateway.settings.max_body_mb * 1024 * 1024),
                           middlewares=[errors_middleware])
+    mount(app, gateway)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+def mount(app: web.Application, gateway: Gateway) -> None:
+    """Add the gateway's routes and lifecycle to an application (its own, or the collector's)."""
     app[GATEWAY] = gateway
     for path, api in ROUTES.items():
         app.router.add_post(path, partial(_metered, api=api))
     for path, api in PASS_THROUGH.items():
         app.router.add_post(path, partial(_pass_through, api=api))
-    app.router.add_get("/healthz", _health)
-    app.router.add_get("/metrics", _metrics)
     admin.add_routes(app)
 
     async def on_startup(app: web.Application) -> None:
@@ -159,8 +169,12 @@ def create_app(gateway: Gateway) -> web.Application:
         await gateway.stop()
 
     app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-    return app
+    app.on_cleanup.insert(0, on_cleanup)  # first: what it still holds is written before a shared writer stops
+
+
+def is_gateway_path(path: str) -> bool:
+    """Paths the gateway authenticates itself (vendor clients send their key their own way)."""
+    return path in ROUTES or path in PASS_THROUGH or path.startswith(admin.PREFIX)
 
 
 async def _metered(request: web.Request, api: meter.Api) -> web.StreamResponse:
@@ -226,8 +240,10 @@ def run(gateway_factory: Callable[[], Gateway], settings: GatewaySettings,
 
 
 def open_gateway(settings: GatewaySettings, book: PriceBook, open_store: Callable[[], Store], home: Path,
-                 enforcer: Enforcer) -> Gateway:
-    writer = Writer(open_store, max_pending_events=1_000_000, max_group_events=100_000, busy_processes=0)
+                 enforcer: Enforcer, writer: Writer | None = None) -> Gateway:
     spool_dir = Path(settings.spool_dir) if settings.spool_dir else home / "gateway-spool"
+    if writer is not None:
+        return Gateway(settings=settings, book=book, writer=writer, enforcer=enforcer, spool_dir=spool_dir,
+                       owns_writer=False)
+    writer = Writer(open_store, max_pending_events=1_000_000, max_group_events=100_000, busy_processes=0)
     return Gateway(settings=settings, book=book, writer=writer, enforcer=enforcer, spool_dir=spool_dir)
-

@@ -44,6 +44,8 @@ class Service:
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     keys: KeyCache = field(init=False)
     pool: ProcessPoolExecutor | None = None
+    gateway: Callable[[Writer], Any] | None = None
+    """Builds the metering gateway to mount beside the collector, sharing its writer (`serve --gateway`)."""
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.writer, self.settings.key_cache_seconds)
@@ -105,13 +107,19 @@ def create_app(service: Service) -> web.Application:
     async def on_cleanup(app: web.Application) -> None:
         await service.stop()
 
-    app = web.Application(middlewares=[measure, errors_middleware, auth_middleware(service.keys)],
+    from ..gateway.service import is_gateway_path, mount
+
+    mounted = service.gateway is not None
+    app = web.Application(middlewares=[measure, errors_middleware,
+                                       auth_middleware(service.keys, is_gateway_path if mounted else lambda p: False)],
                           client_max_size=service.settings.max_body_bytes)
     app[SERVICE] = service
     routes.add_routes(app)
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
+    if service.gateway is not None:
+        mount(app, service.gateway(service.writer))
     return app
 
 

@@ -24,6 +24,8 @@ class ServeSettings:
     """Most events committed in one transaction (requests waiting together share one commit)."""
     decode_workers: int = -1
     """Processes that decode large request bodies; -1 = one per core, 0 = decode in the server process."""
+    gateway: bool = False
+    """Also serve the metering gateway (its settings: the [gateway] table), sharing this service's store."""
     key_cache_seconds: float = 30.0
     """How long a checked key is trusted before it is looked up again (revocations take effect within this)."""
 
