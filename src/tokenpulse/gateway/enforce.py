@@ -13,6 +13,7 @@ the request path never waits for a database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..counters import Counters, Denied, Reservation
+from ..counters import Counters, CountersUnavailable, Denied, Reservation
 from ..counters.base import LOOP_MEMORY
 from ..errors import ConfigError
 from ..money import format_usd
@@ -180,7 +181,20 @@ class Enforcer:
     # --- the request path -----------------------------------------------------------------------
 
     def admit(self, ask: Ask, now: datetime | None = None) -> Admission:
-        now = now or self.clock()
+        try:
+            return self._admit(ask, now or self.clock())
+        except CountersUnavailable as exc:
+            # The counters (Redis) are unreachable: admit unenforced or refuse, as configured; alert either way.
+            self.notify("enforcement_unavailable", f"tokenpulse gateway: the budget counters are unreachable "
+                        f"({exc}); {'admitting requests unenforced' if self.settings.fail_open else 'refusing requests'}",
+                        person=ask.person)
+            if self.settings.fail_open:
+                return Admission(person=ask.person, settled=True)
+            return Admission(person=ask.person, refused=Refused(
+                "enforcement_unavailable", "tokenpulse gateway: the budget counters are unreachable and this gateway "
+                "is set to fail closed; try again shortly or ask your platform team."))
+
+    def _admit(self, ask: Ask, now: datetime) -> Admission:
         person = ask.person
         admission = Admission(person=person)
         raw = self.counters.get_state(self._state_key(person))
@@ -255,7 +269,11 @@ class Enforcer:
             return admission.spend_today, admission.remaining
         admission.settled = True
         now = self.clock()
-        totals = self.counters.settle(admission.reservation, cost_micros)
+        try:
+            totals = self.counters.settle(admission.reservation, cost_micros)
+        except CountersUnavailable as exc:  # the metered event is in the spool all the same
+            log.error("could not settle a reservation (%s); it lapses after its hold time", exc)
+            return admission.spend_today, admission.remaining
         if self.policy.rate_limit_micros is not None and cost_micros:
             self.counters.add_rate(admission.person, cost_micros, now, self.policy.rate_window_seconds)
         spend_today = totals[0]
@@ -270,7 +288,8 @@ class Enforcer:
     def release(self, admission: Admission) -> None:
         if admission.reservation is not None and not admission.settled:
             admission.settled = True
-            self.counters.release(admission.reservation)
+            with contextlib.suppress(CountersUnavailable):  # a held reservation lapses after its hold time
+                self.counters.release(admission.reservation)
 
     def _remaining(self, admission: Admission, now: datetime, include_reserved: bool) -> int | None:
         if not admission.budgets:
