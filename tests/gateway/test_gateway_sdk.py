@@ -278,3 +278,26 @@ def test_an_upstream_that_dies_mid_stream_is_recorded_as_estimated(start_gateway
     # message_start said 1,200 input tokens (and the cache); the output was never reported in full.
     assert (event.confidence, event.input_tokens, event.cache_read_tokens) == ("estimated", 1200, 5000)
     assert event.output_tokens < 350
+
+
+def test_incidents_are_grouped_by_cause_so_a_retry_storm_on_a_failing_vendor_stands_out(
+        start_gateway: Callable[..., GatewayProcess]) -> None:
+    g = start_gateway(BREAKER, people=("alice@example.com", "bob@example.com"))
+    for _ in range(4):  # Bob's agent retries a request the vendor keeps failing
+        with anthropic_client(g, "bob") as client, pytest.raises(anthropic.InternalServerError):
+            client.messages.create(model="claude-sonnet-4-5", max_tokens=100, extra_headers={"x-fake-status": "500"},
+                                   messages=[{"role": "user", "content": "deploy"}])
+    with pytest.raises(anthropic.PermissionDeniedError):
+        send(g, "anthropic", stream=False, prompt="deploy", person="bob")
+    for _ in range(4):  # Alice's agent loops on answers that succeed
+        send(g, "anthropic", stream=False, prompt="fix it")
+    with pytest.raises(anthropic.PermissionDeniedError):
+        send(g, "anthropic", stream=False, prompt="fix it")
+
+    status, _, body = call("GET", g.url + "/tokenpulse/v1/incidents", headers={"Authorization": f"Bearer {g.keys['admin']}"})
+    report = json.loads(body)
+    assert {name: (group["incidents"], group["people"]) for name, group in report["by_cause"].items()} == {
+        "loop": (1, ["alice@example.com"]), "loop with upstream errors": (1, ["bob@example.com"])}
+    bob = next(i for i in report["incidents"] if i["person"] == "bob@example.com")
+    assert (bob["evidence"]["upstream_errors"], bob["evidence"]["upstream_error_statuses"]) == (4, [500])
+    assert len(bob["evidence"]["spend_curve"]) == 10  # one point a minute over the 10-minute window

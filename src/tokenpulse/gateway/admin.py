@@ -118,7 +118,25 @@ async def _override(request: web.Request) -> web.Response:
 
 
 async def _incidents(request: web.Request) -> web.Response:
+    """Trips, and the same grouped by cause: a loop on a vendor that was failing (retries of 5xx) is told
+    apart from an agent looping on its own."""
     key = await require_key(request)
     person = None if key.kind == "admin" else key.person
     incidents = await _gateway(request).writer.read(lambda store: store.incidents(person=person))
-    return json_response({"incidents": [i.to_json() for i in incidents]})
+    groups: dict[str, dict[str, Any]] = {}
+    for incident in incidents:
+        group = groups.setdefault(incident_group(incident.cause, incident.evidence),
+                                  {"incidents": 0, "people": set(), "shadow": 0})
+        group["incidents"] += 1
+        group["people"].add(incident.person)
+        group["shadow"] += incident.shadow
+    return json_response({"incidents": [i.to_json() for i in incidents],
+                          "by_cause": {name: {**g, "people": sorted(g["people"])} for name, g in sorted(groups.items())}})
+
+
+def incident_group(cause: str, evidence: dict[str, Any]) -> str:
+    """`loop`, `spend_rate`, `daily_spend`, or `<cause> with upstream errors` when the vendor was failing
+    meanwhile (at least 3 errors, and at least a third as many as the loop's repeats)."""
+    errors = evidence.get("upstream_errors") or 0
+    repeats = evidence.get("loop_count") or 0
+    return f"{cause} with upstream errors" if errors >= max(3, repeats // 3) else cause

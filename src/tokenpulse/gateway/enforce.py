@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -151,6 +152,7 @@ class Enforcer:
         self._overrides: dict[tuple[str, str], int] = {}
         self._overrides_at = 0.0
         self._background: set[asyncio.Future[Any]] = set()
+        self._upstream_errors: dict[str, deque[tuple[datetime, int]]] = {}
 
     def start(self) -> None:
         """On the gateway's event loop: load the overrides granted so far."""
@@ -435,8 +437,33 @@ class Enforcer:
 
     # --- records and notifications --------------------------------------------------------------
 
+    def note_upstream_error(self, person: str, status: int, now: datetime | None = None) -> None:
+        """An upstream 5xx or 429 for this person: kept (in this process) as evidence for a trip, so a retry
+        storm on a failing vendor stands out from a runaway agent."""
+        at = now or self.clock()
+        seen = self._upstream_errors.setdefault(person, deque(maxlen=256))
+        seen.append((at, status))
+
+    def _evidence(self, person: str, decision: Decision, now: datetime) -> dict[str, Any]:
+        """The decision's figures, plus the spend curve of the last minutes and the upstream errors seen."""
+        evidence = dict(decision.evidence)
+        window = max(self.policy.rate_window_seconds, self.policy.loop_window_seconds)
+        curve = []
+        with contextlib.suppress(CountersUnavailable):
+            for minutes_ago in range(min(window // 60, 60) - 1, -1, -1):
+                at = now - timedelta(minutes=minutes_ago)
+                curve.append({"minute": at.replace(second=0, microsecond=0).isoformat(),
+                              "spend_micros": self.counters.rate(person, at, 60)})
+        evidence["spend_curve"] = curve
+        since = now - timedelta(seconds=window)
+        errors = [status for at, status in self._upstream_errors.get(person, ()) if at >= since]
+        evidence["upstream_errors"] = len(errors)
+        evidence["upstream_error_statuses"] = sorted(set(errors))
+        return evidence
+
     def _record_trip(self, person: str, decision: Decision, now: datetime) -> None:
-        incident = Incident(person, decision.state.day_id, decision.cause or "", now, evidence=dict(decision.evidence),
+        evidence = self._evidence(person, decision, now)
+        incident = Incident(person, decision.state.day_id, decision.cause or "", now, evidence=evidence,
                             shadow=decision.shadow)
         if self.read_store is not None:
             self._in_background(self.read_store(lambda store: (

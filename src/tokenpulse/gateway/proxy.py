@@ -214,4 +214,6 @@ def _event(gateway: Gateway, api: meter.Api, info: meter.RequestInfo, ask: Ask, 
         event.reasoning_tokens = usage.reasoning_tokens
         event.web_search_requests = usage.web_search_requests
     gateway.book.price(event)
+    if status >= 500 or status == 429:
+        gateway.enforcer.note_upstream_error(ask.person, status)
     return event
