@@ -18,6 +18,8 @@ from .webhooks import Webhooks
 
 log = logging.getLogger("tokenpulse.gateway")
 
+STORE_MEMORY = "48MB"
+
 
 def make_counters(settings: GatewaySettings) -> Counters:
     if not settings.redis_url:
@@ -36,8 +38,9 @@ def build(app_settings: Settings, settings: GatewaySettings, book: PriceBook, wr
           ) -> Gateway:
     """The gateway with its own store writer, or sharing `writer` (mounted in `serve`)."""
     enforcer = Enforcer(settings, make_counters(settings))
-    gateway = open_gateway(settings, book, lambda: open_store(app_settings.db), app_settings.home, enforcer,
-                           writer=writer)
+    # The gateway's own writer only appends: a small cache keeps the process's memory flat however long it runs.
+    gateway = open_gateway(settings, book, lambda: open_store(app_settings.db, memory_limit=STORE_MEMORY),
+                           app_settings.home, enforcer, writer=writer)
     webhooks = Webhooks(settings.webhook_url)
     enforcer.read_store = gateway.writer.read
     enforcer.notify = webhooks.notify

@@ -194,8 +194,9 @@ def store_generation(location: str | Path) -> str | None:
     return generation(Path(location))
 
 
-def open_store(location: str | Path, *, read_only: bool = False) -> Store:
-    """Open (creating and migrating as needed) the store at a DuckDB file path or a `postgresql://` URL."""
+def open_store(location: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Store:
+    """Open (creating and migrating as needed) the store at a DuckDB file path or a `postgresql://` URL.
+    `memory_limit` caps an embedded store's cache (a process that only appends needs little)."""
     text = str(location)
     if is_postgres(text):
         from .postgres import PostgresStore
@@ -203,4 +204,6 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
         return PostgresStore(text, read_only=read_only)
     from .duckdb import DuckDBStore
 
+    if memory_limit is not None:
+        return DuckDBStore(Path(text), read_only=read_only, memory_limit=memory_limit)
     return DuckDBStore(Path(text), read_only=read_only)
