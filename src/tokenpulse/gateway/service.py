@@ -4,12 +4,8 @@ and the aiohttp application that routes vendor API paths to `proxy.handle`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
-import socket
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -205,38 +201,12 @@ async def _metrics(request: web.Request) -> web.Response:
 
 def run(gateway_factory: Callable[[], Gateway], settings: GatewaySettings,
         on_listening: Callable[[str], None] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM; the spool is shipped before the process exits."""
-    import uvloop
+    """Serve until SIGINT/SIGTERM; the spool is shipped before the process exits. A client that hangs up
+    does not cancel its request's handler: the rest of its stream is still read and metered."""
+    from ..server.runner import serve_app
 
-    # The event loop gives up the GIL at every socket call; with the store's writer thread busy, the default
-    # 5 ms switch interval would let each of those calls wait that long to get it back.
-    sys.setswitchinterval(0.0002)
-
-    async def main() -> None:
-        gateway = gateway_factory()
-        runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False,
-                               handler_cancellation=False)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.host, settings.port))
-        site = web.SockSite(runner, sock, backlog=1024)
-        await site.start()
-        host, port = sock.getsockname()[:2]
-        if on_listening:
-            on_listening(f"http://{'[' + host + ']' if ':' in host else host}:{port}")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await runner.cleanup()
-
-    if sys.platform != "win32":
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+    serve_app(lambda: create_app(gateway_factory()), settings.host, settings.port, on_listening,
+              handler_cancellation=False)
 
 
 def open_gateway(settings: GatewaySettings, book: PriceBook, open_store: Callable[[], Store], home: Path,

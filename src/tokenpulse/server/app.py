@@ -4,10 +4,7 @@ its own metrics. `run()` serves it until SIGINT/SIGTERM, then lets queued writes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -125,34 +122,11 @@ def create_app(service: Service) -> web.Application:
 
 def run(service: Service, *, on_listening: Callable[[str], None] | None = None) -> None:
     """Serve until SIGINT or SIGTERM; queued writes are committed before the process exits."""
-    try:
-        import uvloop
-    except ImportError:  # Windows
-        uvloop = None
+    from .runner import serve_app
 
-    async def main() -> None:
-        # Bodies are decompressed by `read_body`, which enforces the size limit on what they expand to.
-        runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False, auto_decompress=False)
-        await runner.setup()
-        site = web.TCPSite(runner, service.settings.host, service.settings.port, backlog=1024)
-        await site.start()
-        sockets = runner.addresses
-        host, port = sockets[0][:2] if sockets else (service.settings.host, service.settings.port)
-        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-        if on_listening:
-            on_listening(url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await runner.cleanup()
-
-    if uvloop is not None and sys.platform != "win32":
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+    # Bodies are decompressed by `read_body`, which enforces the size limit on what they expand to.
+    serve_app(lambda: create_app(service), service.settings.host, service.settings.port, on_listening,
+              auto_decompress=False)
 
 
 def open_service(settings: ServeSettings, book: PriceBook, price_files: list[Path],
