@@ -35,7 +35,7 @@ from .money import decimal_usd_to_micros, micros_to_decimal_usd
 SCHEMA = "tokenpulse-events/1"
 
 Status = Literal["ok", "error", "rate_limited"]
-Source = Literal["gateway", "otlp", "local_log", "vendor_api", "import"]
+Source = Literal["gateway", "otlp", "local_log", "vendor_api", "import", "git"]
 Confidence = Literal["billed", "metered", "estimated"]
 OutcomeType = Literal[
     "commit", "pull_request", "lines_added", "lines_removed", "edit_accepted", "edit_rejected", "active_ms"

@@ -37,7 +37,23 @@ def warn_import_problems(report: ImportReport, shown: int = 5) -> None:
                   "(`tokenpulse import --errors` lists the unreadable ones).")
 
 
-@click.command("import")
+class _ImportGroup(click.Group):
+    """`tokenpulse import [PATHS]` reads logs (the `logs` subcommand, implied); `tokenpulse import git
+    REPO...` reads commits."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["logs", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("import", cls=_ImportGroup)
+def import_group() -> None:
+    """Import usage from local logs (`tokenpulse import [PATHS]`) or outcomes from git (`tokenpulse import git
+    REPO...`)."""
+
+
+@import_group.command("logs")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), metavar="FORMAT",
               help=f"Format of the given PATHS (default: detect per file): {', '.join(sorted(FORMATS))}.")
@@ -103,4 +119,26 @@ def _print_summary(report: ImportReport, app: App) -> None:
     out.print(f"[dim]Store: {app.store.path}[/dim]")
 
 
-COMMANDS = [import_cmd]
+@import_group.command("git")
+@click.argument("repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@output_options
+@click.pass_obj
+def import_git(app: App, repos: tuple[Path, ...], output: str) -> None:
+    """Import the commits of git repositories as outcomes: commits and changed lines per author (mapped to
+    people through the directory's aliases), and whether an AI tool helped (Co-Authored-By trailers and the
+    tools' markers). Only commits new since the last import are read."""
+    from ..ingest_git import import_repos
+
+    report = import_repos(app.store, list(repos))
+    if output == "json":
+        print_json({**report.to_json(), "store": app.store.path})
+        return
+    out = console()
+    for repo in report.repos:
+        share = f"{repo.assisted_lines / repo.lines:.0%}" if repo.lines else "—"
+        out.print(f"{repo.path}: {plural(repo.commits, 'new commit')} ({repo.assisted:,} AI-assisted), "
+                  f"{repo.lines:,} lines changed, {share} of them in AI-assisted commits; "
+                  f"{repo.outcomes_new:,} outcomes new.", soft_wrap=True)
+
+
+COMMANDS = [import_group]
