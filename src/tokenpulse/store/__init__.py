@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from ..events import OutcomeEvent, UsageEvent
 from ..pricing import PriceBook
 
-Grouping = Literal["day", "week", "month", "session", "hour"]
+Grouping = Literal["day", "week", "month", "session", "hour", "person", "tool", "project"]
 
 
 @dataclass

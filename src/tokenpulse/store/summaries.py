@@ -78,7 +78,7 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
     # Hourly summaries serve any zone whose day boundaries fall on UTC hours; a +05:30 zone needs the
     # events themselves for local days and for date bounds.
     unbounded = query.since is None and query.until is None
-    use_rollup = hour_aligned(query.tz) or (unbounded and query.group in ("session", "hour"))
+    use_rollup = hour_aligned(query.tz) or (unbounded and query.group not in ("day", "week", "month"))
     table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
     local = f"timezone({placeholder}, timezone('UTC', {time_col}))"
     params: list[Any] = []
@@ -90,8 +90,8 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
         params.append(query.tz)
     elif query.group == "hour":
         key = time_col if use_rollup else "date_trunc('hour', ts)"
-    else:
-        key = "session"
+    else:  # session, person, tool, project: a column of both tables
+        key = query.group
     measures = ROLLUP_MEASURES if use_rollup else EVENT_MEASURES
     model = "model" if use_rollup else "coalesce(priced_model, model)"
     clauses, filter_params = time_bounds(time_col, query.since, query.until, placeholder)
