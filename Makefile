@@ -1,5 +1,5 @@
 # tokenpulse — two commands on a fresh machine:
-#   make demo   install into .venv, import the bundled sample logs, print the reports
+#   make demo   install into .venv, build the demo organisation, print what it shows
 #   make test   install into .venv (and the ccusage peer into .peers), run the test suite
 
 PYTHON ?= python3
@@ -26,15 +26,15 @@ $(CCUSAGE):
 	mkdir -p .peers/ccusage
 	cd .peers/ccusage && npm init -y >/dev/null && npm install --no-audit --no-fund --save-exact ccusage@20.0.24 >/dev/null
 
-# Until the demo organisation exists (a later issue), the demo is the personal local-log report
-# on the sample Claude Code and Codex logs bundled with the tests.
+# The demo organisation (300 people, 45 days, labelled personas) on the embedded store, and what it shows:
+# the month's spend, the depth of each team's usage and the month-end forecast. (The dashboard that will
+# serve it is a later issue; until then the demo prints.)
 demo: $(STAMP)
 	rm -rf $(DEMO_HOME)
-	TOKENPULSE_HOME=$(DEMO_HOME) CLAUDE_CONFIG_DIR=tests/data/claude CODEX_HOME=tests/data/codex \
-		$(BIN)/tokenpulse import
-	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse report daily --no-import --tz UTC --breakdown model
-	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse report session --no-import --tz UTC
+	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse demo --seed 1
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse report monthly --no-import --tz UTC --discount 15%
+	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse depth --by team --no-import --tz UTC
+	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse forecast --by team --no-import --tz UTC
 
 test: $(STAMP) peers
 	$(BIN)/ruff check src tests bench

@@ -48,9 +48,22 @@ def cli(ctx: click.Context, home: Path | None, db: str | None) -> None:
 
 
 def _register() -> None:
-    from . import depth, exporting, forecast, gateway, importing, keys, people, prices, push, report, serve
+    from . import (
+        demo,
+        depth,
+        exporting,
+        forecast,
+        gateway,
+        importing,
+        keys,
+        people,
+        prices,
+        push,
+        report,
+        serve,
+    )
 
-    for module in (importing, report, depth, forecast, exporting, prices, push, serve, gateway, keys, people):
+    for module in (importing, report, depth, forecast, exporting, prices, push, serve, gateway, keys, people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

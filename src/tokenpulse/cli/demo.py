@@ -1,0 +1,53 @@
+"""`tokenpulse demo`: a demo organisation (seeded, reproducible), written as files or loaded into the store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .app import App
+from .options import _day_callback
+from .render import console, plural, print_json
+
+
+@click.command("demo")
+@click.option("--people", type=click.IntRange(10, 100_000), default=300, show_default=True)
+@click.option("--days", type=click.IntRange(1, 400), default=45, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--end", callback=_day_callback, metavar="DATE", help="Last day of the history (default: today, UTC).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write events.ndjson, people.csv and personas.json to this folder.")
+@click.option("--load/--no-load", default=True, show_default=True, help="Load it into the store.")
+@click.option("--json", "json_", is_flag=True, help="Print a JSON summary.")
+@click.pass_obj
+def demo_cmd(app: App, people: int, days: int, seed: int, end: date | str | None, out: Path | None, load: bool,
+             json_: bool) -> None:
+    """Generate a demo organisation: people in teams with managers, several tools and models, and labelled
+    personas (normal, light, deep worker, fleet builder, busywork, calibrator, runaway agent, retry churner)."""
+    from ..demo import org as demo_org
+
+    generated = demo_org.generate(people=people, days=days, seed=seed, end=end if isinstance(end, date) else None,
+                                  book=app.book)
+    written = [str(p) for p in demo_org.write(generated, out)] if out else []
+    if load:
+        demo_org.load(generated, app.store)
+    personas: dict[str, int] = {}
+    for persona in generated.personas.values():
+        personas[persona] = personas.get(persona, 0) + 1
+    summary = {"people": len(generated.people), "usage_events": len(generated.usage),
+               "outcome_events": len(generated.outcomes), "personas": dict(sorted(personas.items())),
+               "start": str(generated.start), "end": str(generated.end), "seed": seed,
+               "files": written, "loaded_into": app.store.path if load else None}
+    if json_:
+        print_json(summary)
+        return
+    console().print(f"Demo organisation (seed {seed}): {plural(len(generated.people), 'person', 'people')}, "
+                    f"{len(generated.usage):,} requests and {len(generated.outcomes):,} outcomes from "
+                    f"{generated.start} to {generated.end}"
+                    + (f"; loaded into {app.store.path}" if load else "") + ".")
+    console().print("Personas: " + ", ".join(f"{name} {count}" for name, count in sorted(personas.items())))
+
+
+COMMANDS = [demo_cmd]
