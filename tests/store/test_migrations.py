@@ -92,6 +92,12 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("raise_micros", "BIGINT", False), ("reason", "VARCHAR", False), ("granted_by", "VARCHAR", False),
         ("granted_at", "TIMESTAMP", False),
     ],
+    "conversations": [
+        ("id", "VARCHAR", False), ("period", "VARCHAR", False), ("person", "VARCHAR", False), ("team", "VARCHAR", True),
+        ("reasons", "JSON", False), ("evidence", "JSON", False), ("status", "VARCHAR", False), ("notes", "VARCHAR", True),
+        ("scheduled_for", "VARCHAR", True), ("created_at", "TIMESTAMP", False), ("updated_at", "TIMESTAMP", False),
+        ("updated_by", "VARCHAR", True),
+    ],
     "audit_log": [
         ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("actor", "VARCHAR", False), ("action", "VARCHAR", False),
         ("subject", "VARCHAR", False), ("detail", "JSON", True),

@@ -49,6 +49,7 @@ def cli(ctx: click.Context, home: Path | None, db: str | None) -> None:
 
 def _register() -> None:
     from . import (
+        conversations,
         demo,
         depth,
         exporting,
@@ -63,7 +64,8 @@ def _register() -> None:
         serve,
     )
 
-    for module in (importing, report, depth, forecast, exporting, prices, push, serve, gateway, keys, people, demo):
+    for module in (importing, report, depth, forecast, conversations, exporting, prices, push, serve, gateway, keys,
+                   people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,5 +1,6 @@
-"""The gateway's records, the same on both backends: circuit-breaker incidents, budget overrides and the
-audit log (migration 0003). Live counters are not here; they live in memory or Redis.
+"""Governance records, the same on both backends: circuit-breaker incidents, budget overrides and the audit
+log (migration 0003), and the conversation queue (0004). Live counters are not here; they live in memory
+or Redis.
 
 Like `directory.py`, the SQL is shared and each backend supplies `_rows`, `_run` and `_insert_many`.
 """
@@ -70,12 +71,47 @@ def _new_id() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(4)}"
 
 
+@dataclass
+class ConversationItem:
+    """One check-in a leader should have, with why and the evidence, and where it stands."""
+
+    period: str
+    person: str
+    reasons: list[str]
+    evidence: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    team: str | None = None
+    status: str = "open"
+    notes: str | None = None
+    scheduled_for: str | None = None
+    updated_by: str | None = None
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or f"{self.period}:{self.person}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "period": self.period, "person": self.person, "team": self.team,
+                "reasons": self.reasons, "status": self.status, "notes": self.notes,
+                "scheduled_for": self.scheduled_for, "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat(), "updated_by": self.updated_by, "evidence": self.evidence}
+
+
+_CONVERSATION_COLUMNS = ("id", "period", "person", "team", "reasons", "evidence", "status", "notes", "scheduled_for",
+                         "created_at", "updated_at", "updated_by")
 _INCIDENT_COLUMNS = ("id", "person", "day", "cause", "evidence", "shadow", "tripped_at", "reenabled_at",
                      "reenabled_by", "reenable_reason")
 
 
 def _json(value: dict[str, Any]) -> str:
     return msgspec.json.encode(value).decode()
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else list(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -156,3 +192,55 @@ class GovernanceTables:
                           f"ORDER BY ts, id LIMIT {int(limit)}", params)
         return [AuditEntry(id=r[0], ts=aware(r[1]), actor=r[2], action=r[3], subject=r[4], detail=_dict(r[5]))
                 for r in rows]
+
+    # --- the conversation queue -----------------------------------------------------------------
+
+    def save_conversations(self, items: Sequence[ConversationItem]) -> None:
+        """Insert new items; for items already there, refresh the reasons and evidence and keep where they stand."""
+        if not items:
+            return
+        with self.transaction():
+            known = {r[0] for r in self._rows(
+                f"SELECT id FROM conversations WHERE id IN ({', '.join('?' for _ in items)})", [i.id for i in items])}
+            for item in items:
+                if item.id in known:
+                    self._run("UPDATE conversations SET reasons = ?, evidence = ?, team = ? WHERE id = ?",
+                              [_json(item.reasons), _json(item.evidence), item.team, item.id])
+            self._insert_many("conversations", _CONVERSATION_COLUMNS, [
+                (i.id, i.period, i.person, i.team, _json(i.reasons), _json(i.evidence), i.status, i.notes,
+                 i.scheduled_for, naive_utc(i.created_at), naive_utc(i.updated_at), i.updated_by)
+                for i in items if i.id not in known], "ON CONFLICT (id) DO NOTHING")
+
+    def conversations(self, period: str | None = None, status: str | None = None, person: str | None = None,
+                      item_id: str | None = None) -> list[ConversationItem]:
+        where, params = ["1 = 1"], []
+        for column, value in (("period", period), ("status", status), ("person", person), ("id", item_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        rows = self._rows(f"SELECT {', '.join(_CONVERSATION_COLUMNS)} FROM conversations WHERE {' AND '.join(where)} "
+                          "ORDER BY period DESC, status, person", params)
+        return [ConversationItem(id=r[0], period=r[1], person=r[2], team=r[3], reasons=_list(r[4]),
+                                 evidence=_dict(r[5]), status=r[6], notes=r[7], scheduled_for=r[8],
+                                 created_at=aware(r[9]), updated_at=aware(r[10]), updated_by=r[11]) for r in rows]
+
+    def update_conversation(self, item: ConversationItem) -> None:
+        self._run("UPDATE conversations SET status = ?, notes = ?, scheduled_for = ?, updated_at = ?, updated_by = ? "
+                  "WHERE id = ?", [item.status, item.notes, item.scheduled_for, naive_utc(item.updated_at),
+                                   item.updated_by, item.id])
+
+    def outcome_counts(self, since: datetime | None, until: datetime | None) -> dict[str, dict[str, int]]:
+        """Outcome counts per person and type over [since, until)."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(naive_utc(since))
+        if until is not None:
+            clauses.append("ts < ?")
+            params.append(naive_utc(until))
+        where = f"WHERE person IS NOT NULL{''.join(' AND ' + c for c in clauses)}"
+        counts: dict[str, dict[str, int]] = {}
+        for person, kind, total in self._rows(f"SELECT person, type, sum(count) FROM outcomes {where} GROUP BY 1, 2",
+                                              params):
+            counts.setdefault(person, {})[kind] = int(total)
+        return counts
