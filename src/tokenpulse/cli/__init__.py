@@ -56,6 +56,7 @@ def _register() -> None:
         forecast,
         gateway,
         importing,
+        insights,
         keys,
         people,
         prices,
@@ -64,7 +65,7 @@ def _register() -> None:
         serve,
     )
 
-    for module in (importing, report, depth, forecast, conversations, exporting, prices, push, serve, gateway, keys,
+    for module in (importing, report, depth, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
                    people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)

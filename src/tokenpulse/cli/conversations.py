@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import click
 
@@ -38,7 +39,8 @@ def list_cmd(app: App, period: str | None, status: str | None, person: str | Non
     for name in ("Id", "Person", "Team", "Status", "Why", "Spend"):
         table.add_column(name)
     for i in items:
-        table.add_row(i.id, i.person, i.team or "—", i.status, ", ".join(i.reasons), f"${i.evidence.get('spend_usd')}")
+        table.add_row(i.id, i.person, i.team or "—", i.status, ", ".join(i.reasons),
+                      f"${Decimal(i.evidence.get('spend_usd') or 0):,.2f}")
     console().print(table)
 
 
