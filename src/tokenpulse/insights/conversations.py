@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import TokenpulseError
 from ..money import micros_to_decimal_usd
-from ..store import UsageQuery
+from ..store import PERSON_TOOL_SEPARATOR, UsageQuery
 from ..store.governance import ConversationItem
 from .depth import depth
 
@@ -53,9 +53,11 @@ def build_queue(store: Any, period: str, since: datetime, until: datetime, tz: s
                 now: datetime, top_n: int = TOP_N, team_multiple: int = TEAM_MULTIPLE) -> list[ConversationItem]:
     """The queue's items for a period (not yet saved): top spenders, outliers in their team, flagged people."""
     spend: dict[str, int] = {}
+    person_rows: dict[str, list[Any]] = {}
     for row in store.usage_rows(UsageQuery(group="person", tz=tz, since=since, until=until)):
         if row.key is not None:
             spend[str(row.key)] = spend.get(str(row.key), 0) + row.cost_micros
+            person_rows.setdefault(str(row.key), []).append(row)
     teams = {p.person: p.team for p in store.people()}
     by_team: dict[str | None, list[int]] = {}
     for person, micros in spend.items():
@@ -75,13 +77,19 @@ def build_queue(store: Any, period: str, since: datetime, until: datetime, tz: s
         reasons.setdefault(flag.person, []).append(f"flag:{flag.detector}")
 
     outcomes = store.outcome_counts(since, until)
+    # Two queries for every packet at once (one per person would not scale to a large organisation).
+    by_tool: dict[str, dict[str, int]] = {}
+    for row in store.usage_rows(UsageQuery(group="person_tool", tz=tz, since=since, until=until,
+                                           people=tuple(sorted(reasons)))):
+        person, _, tool = str(row.key).partition(PERSON_TOOL_SEPARATOR)
+        if person in reasons:
+            tools = by_tool.setdefault(person, {})
+            tools[tool] = tools.get(tool, 0) + row.cost_micros
     items = []
     for person in sorted(reasons):
-        rows = store.usage_rows(UsageQuery(group="tool", tz=tz, since=since, until=until, people=(person,)))
-        by_tool: dict[str, int] = {}
+        rows = person_rows.get(person, [])
         by_model: dict[str, int] = {}
         for row in rows:
-            by_tool[str(row.key)] = by_tool.get(str(row.key), 0) + row.cost_micros
             by_model[str(row.model)] = by_model.get(str(row.model), 0) + row.cost_micros
         [person_depth] = depth(rows, lambda row, who=person: who) or [None]
         team = teams.get(person)
@@ -89,7 +97,7 @@ def build_queue(store: Any, period: str, since: datetime, until: datetime, tz: s
             "period": {"since": since.isoformat(), "until": until.isoformat()},
             "spend_usd": str(micros_to_decimal_usd(spend.get(person, 0))),
             "team_median_usd": str(micros_to_decimal_usd(medians.get(team, 0))),
-            "spend_by_tool_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_tool.items())},
+            "spend_by_tool_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_tool.get(person, {}).items())},
             "spend_by_model_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_model.items())},
             "depth": _plain(person_depth.to_json()) if person_depth else None,
             "outcomes": outcomes.get(person, {}),

@@ -17,7 +17,9 @@ from typing import Any, Literal, Protocol
 from ..events import OutcomeEvent, UsageEvent
 from ..pricing import PriceBook
 
-Grouping = Literal["day", "week", "month", "session", "hour", "person", "tool", "project"]
+Grouping = Literal["day", "week", "month", "session", "hour", "person", "tool", "project", "person_tool"]
+PERSON_TOOL_SEPARATOR = "\x1f"
+"""`person_tool` keys are the person and the tool joined by this (the person may be empty)."""
 
 
 @dataclass

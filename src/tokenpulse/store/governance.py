@@ -196,20 +196,13 @@ class GovernanceTables:
     # --- the conversation queue -----------------------------------------------------------------
 
     def save_conversations(self, items: Sequence[ConversationItem]) -> None:
-        """Insert new items; for items already there, refresh the reasons and evidence and keep where they stand."""
-        if not items:
-            return
-        with self.transaction():
-            known = {r[0] for r in self._rows(
-                f"SELECT id FROM conversations WHERE id IN ({', '.join('?' for _ in items)})", [i.id for i in items])}
-            for item in items:
-                if item.id in known:
-                    self._run("UPDATE conversations SET reasons = ?, evidence = ?, team = ? WHERE id = ?",
-                              [_json(item.reasons), _json(item.evidence), item.team, item.id])
-            self._insert_many("conversations", _CONVERSATION_COLUMNS, [
-                (i.id, i.period, i.person, i.team, _json(i.reasons), _json(i.evidence), i.status, i.notes,
-                 i.scheduled_for, naive_utc(i.created_at), naive_utc(i.updated_at), i.updated_by)
-                for i in items if i.id not in known], "ON CONFLICT (id) DO NOTHING")
+        """Insert new items; for items already there, refresh the reasons and evidence and keep where they stand
+        (one upsert, however many items)."""
+        self._insert_many("conversations", _CONVERSATION_COLUMNS, [
+            (i.id, i.period, i.person, i.team, _json(i.reasons), _json(i.evidence), i.status, i.notes,
+             i.scheduled_for, naive_utc(i.created_at), naive_utc(i.updated_at), i.updated_by) for i in items],
+            "ON CONFLICT (id) DO UPDATE SET reasons = excluded.reasons, evidence = excluded.evidence, "
+            "team = excluded.team")
 
     def conversations(self, period: str | None = None, status: str | None = None, person: str | None = None,
                       item_id: str | None = None) -> list[ConversationItem]:

@@ -90,6 +90,8 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
         params.append(query.tz)
     elif query.group == "hour":
         key = time_col if use_rollup else "date_trunc('hour', ts)"
+    elif query.group == "person_tool":
+        key = "coalesce(person, '') || chr(31) || tool"
     else:  # session, person, tool, project: a column of both tables
         key = query.group
     measures = ROLLUP_MEASURES if use_rollup else EVENT_MEASURES
