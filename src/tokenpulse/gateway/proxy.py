@@ -13,7 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -22,6 +21,7 @@ from aiohttp import web
 from ..errors import InvalidEvent
 from ..events import UsageEvent
 from ..keys import ApiKey, bearer_token
+from ..money import micros_to_decimal_usd
 from . import meter
 from .refusals import refusal
 
@@ -42,7 +42,7 @@ _TOOLS = (("claude-cli", "claude_code"), ("claude-code", "claude_code"), ("codex
 
 
 def usd(micros: int | None) -> str:
-    return "" if micros is None else str((Decimal(micros) / 1_000_000).quantize(Decimal("0.000001")))
+    return "" if micros is None else str(micros_to_decimal_usd(micros))
 
 
 def tool_of(request: web.Request, api: meter.Api) -> str:

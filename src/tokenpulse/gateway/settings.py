@@ -34,11 +34,11 @@ from the file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..config import Settings, section_settings
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidEvent
+from ..money import decimal_usd_to_micros
 
 DEFAULT_PORT = 8788
 
@@ -110,13 +110,14 @@ def gateway_settings(settings: Settings, **flags: Any) -> GatewaySettings:
 
 
 def usd_to_micros(value: Any, where: str) -> int:
+    """A setting's USD amount (a number or a decimal string) as micro-USD; `where` names it in errors."""
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
+        micros = decimal_usd_to_micros(str(value))
+    except InvalidEvent:
         raise ConfigError(f"{where} must be an amount in USD, got {value!r}") from None
-    if amount < 0 or amount != amount:
+    if micros < 0:
         raise ConfigError(f"{where} must be a positive amount in USD, got {value!r}")
-    return int(amount * 1_000_000)
+    return micros
 
 
 def _budget(rule: Any, number: int) -> BudgetRule:
