@@ -28,8 +28,7 @@ from .generation import bump_generation
 from .governance import GovernanceTables
 from .migrate import Migration, apply_all
 from .summaries import (
-    ROLLUP_GROUP_BY,
-    ROLLUP_SELECT,
+    REBUILD_DIRTY_HOURS,
     aware,
     naive_utc,
     time_bounds,
@@ -369,12 +368,7 @@ class DuckDBStore(GovernanceTables, DirectoryTables):
         with self.transaction():
             self._wrote = True
             con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
-            con.execute(f"""
-                INSERT INTO usage_hourly {ROLLUP_SELECT}
-                WHERE ts >= (SELECT min(hour) FROM dirty_hours)
-                  AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
-                  AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
-                {ROLLUP_GROUP_BY}""")
+            con.execute(REBUILD_DIRTY_HOURS)
             con.execute("DELETE FROM dirty_hours")
 
     # --- reads ----------------------------------------------------------------------------------

@@ -26,8 +26,7 @@ from .directory import DirectoryTables
 from .governance import GovernanceTables
 from .migrate import Migration, apply_all
 from .summaries import (
-    ROLLUP_GROUP_BY,
-    ROLLUP_SELECT,
+    REBUILD_DIRTY_HOURS,
     aware,
     naive_utc,
     time_bounds,
@@ -257,12 +256,7 @@ class PostgresStore(GovernanceTables, DirectoryTables):
             # Hours being rebuilt are locked, so two writers never rebuild the same hour at once.
             con.execute("SELECT hour FROM dirty_hours ORDER BY hour FOR UPDATE")
             con.execute("DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM dirty_hours)")
-            con.execute(f"""
-                INSERT INTO usage_hourly {ROLLUP_SELECT}
-                WHERE ts >= (SELECT min(hour) FROM dirty_hours)
-                  AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
-                  AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
-                {ROLLUP_GROUP_BY}""")
+            con.execute(REBUILD_DIRTY_HOURS)
             con.execute("DELETE FROM dirty_hours")
 
     # --- reads ------------------------------------------------------------------------------------

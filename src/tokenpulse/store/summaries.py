@@ -29,6 +29,13 @@ ROLLUP_SELECT = f"""
     FROM events
 """
 ROLLUP_GROUP_BY = "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+# The summaries of the hours listed in `dirty_hours`, rebuilt from their events (after deleting the old ones).
+REBUILD_DIRTY_HOURS = f"""
+    INSERT INTO usage_hourly {ROLLUP_SELECT}
+    WHERE ts >= (SELECT min(hour) FROM dirty_hours)
+      AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
+      AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
+    {ROLLUP_GROUP_BY}"""
 
 
 def naive_utc(ts: datetime | None) -> datetime | None:
