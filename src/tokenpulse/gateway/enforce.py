@@ -246,7 +246,7 @@ class Enforcer:
             self.notify("enforcement_unavailable", f"tokenpulse gateway: counters unreachable, admitting "
                         f"without enforcement ({result.reason})", person=person)
         admission.reservation = result
-        admission.remaining = self._remaining(admission, now, include_reserved=True)
+        admission.remaining = self._remaining(admission)
         return admission
 
     def _denied(self, denied: Denied, admission: Admission, ask: Ask) -> Refused:
@@ -293,12 +293,13 @@ class Enforcer:
             with contextlib.suppress(CountersUnavailable):  # a held reservation lapses after its hold time
                 self.counters.release(admission.reservation)
 
-    def _remaining(self, admission: Admission, now: datetime, include_reserved: bool) -> int | None:
+    def _remaining(self, admission: Admission) -> int | None:
+        """What is left of the tightest budget, after what is spent and what is reserved (this request too)."""
         if not admission.budgets:
             return None
         keys = [budget.counter_key(period) for budget, period, _ in admission.budgets]
         usages = self.counters.usage(keys)
-        return min(limit - (u.spent + (u.reserved if include_reserved else 0))
+        return min(limit - u.spent - u.reserved
                    for (_, _, limit), u in zip(admission.budgets, usages, strict=True))
 
     # --- baselines and overrides ----------------------------------------------------------------

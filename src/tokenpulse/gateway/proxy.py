@@ -35,7 +35,7 @@ log = logging.getLogger("tokenpulse.gateway")
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                   "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "accept-encoding",
                   "x-api-key", "authorization"})
-_PROVIDER = {"anthropic_messages": "anthropic", "openai_chat": "openai", "openai_responses": "openai"}
+PROVIDER = {"anthropic_messages": "anthropic", "openai_chat": "openai", "openai_responses": "openai"}
 # Tools recognised by their user agent; anything else is named after the API it calls.
 _TOOLS = (("claude-cli", "claude_code"), ("claude-code", "claude_code"), ("codex", "codex"), ("cursor", "cursor"),
           ("gemini", "gemini_cli"), ("copilot", "copilot"))
@@ -129,7 +129,7 @@ def _figures(spend_today: int | None, remaining: int | None, cost: int | None = 
     return out
 
 
-def _upstream_headers(gateway: Gateway, request: web.Request, api: meter.Api) -> dict[str, str]:
+def upstream_headers(gateway: Gateway, request: web.Request, api: meter.Api) -> dict[str, str]:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP
                and not k.lower().startswith("x-tokenpulse-")}
     headers["Accept-Encoding"] = "identity"  # the proxy reads the usage in what comes back
@@ -143,14 +143,14 @@ def _upstream_headers(gateway: Gateway, request: web.Request, api: meter.Api) ->
     return headers
 
 
-def _client_headers(upstream: aiohttp.ClientResponse) -> dict[str, str]:
+def client_headers(upstream: aiohttp.ClientResponse) -> dict[str, str]:
     return {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP}
 
 
 async def _forward(gateway: Gateway, request: web.Request, api: meter.Api, info: meter.RequestInfo, ask: Ask,
                    admission, started: float) -> web.StreamResponse:
     url = gateway.upstream_url(api) + request.path
-    async with gateway.session.post(url, data=info.body, headers=_upstream_headers(gateway, request, api)) as up:
+    async with gateway.session.post(url, data=info.body, headers=upstream_headers(gateway, request, api)) as up:
         streamed = info.stream and up.content_type == "text/event-stream"
         if not streamed:
             data = await up.read()
@@ -158,9 +158,9 @@ async def _forward(gateway: Gateway, request: web.Request, api: meter.Api, info:
             event = _event(gateway, api, info, ask, usage, up.status, started)
             spend, remaining = gateway.settle(admission, event)
             return web.Response(status=up.status, body=data,
-                                headers={**_client_headers(up), **_figures(spend, remaining, event.cost_micros or 0)})
+                                headers={**client_headers(up), **_figures(spend, remaining, event.cost_micros or 0)})
         response = web.StreamResponse(status=up.status, headers={
-            **_client_headers(up), **_figures(admission.spend_today, admission.remaining)})
+            **client_headers(up), **_figures(admission.spend_today, admission.remaining)})
         await response.prepare(request)
         stream = meter.StreamMeter(api, info.strip_usage_chunk)
         client_gone = upstream_failed = False
@@ -198,7 +198,7 @@ def _event(gateway: Gateway, api: meter.Api, info: meter.RequestInfo, ask: Ask, 
     complete = usage is not None and usage.complete
     event = UsageEvent(
         id=f"gateway:{usage.request_id if usage and usage.request_id else uuid.uuid4().hex}",
-        ts=datetime.now(UTC), tool=ask.tool, provider=_PROVIDER[api],
+        ts=datetime.now(UTC), tool=ask.tool, provider=PROVIDER[api],
         model=(usage.model if usage and usage.model else info.model), person=ask.person,
         request_id=usage.request_id if usage else None,
         status="ok" if status < 400 else "rate_limited" if status == 429 else "error",

@@ -85,7 +85,7 @@ class Gateway:
 
     def estimate(self, api: meter.Api, info: meter.RequestInfo) -> int:
         """The request's worst-case list cost: the input estimate plus every output token it may ask for."""
-        probe = UsageEvent(id="estimate", ts=_EPOCH, tool="gateway", provider=proxy._PROVIDER[api], model=info.model,
+        probe = UsageEvent(id="estimate", ts=_EPOCH, tool="gateway", provider=proxy.PROVIDER[api], model=info.model,
                            input_tokens=info.input_estimate,
                            output_tokens=info.max_output_tokens or self.settings.default_max_tokens)
         self.book.price(probe)
@@ -184,8 +184,8 @@ async def _pass_through(request: web.Request, api: meter.Api) -> web.StreamRespo
         return key
     body = await request.read()
     async with gateway.session.post(gateway.upstream_url(api) + request.path, data=body,
-                                    headers=proxy._upstream_headers(gateway, request, api)) as up:
-        return web.Response(status=up.status, body=await up.read(), headers=proxy._client_headers(up))
+                                    headers=proxy.upstream_headers(gateway, request, api)) as up:
+        return web.Response(status=up.status, body=await up.read(), headers=proxy.client_headers(up))
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -194,8 +194,7 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    key = await admin.require_key(request, kinds=("admin",))
-    del key
+    await admin.require_key(request, kinds=("admin",))
     return web.Response(body=generate_latest(gateway.metrics.registry), content_type="text/plain")
 
 

@@ -204,8 +204,6 @@ def open_store(location: str | Path, *, read_only: bool = False, memory_limit: s
         from .postgres import PostgresStore
 
         return PostgresStore(text, read_only=read_only)
-    from .duckdb import DuckDBStore
+    from .duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 
-    if memory_limit is not None:
-        return DuckDBStore(Path(text), read_only=read_only, memory_limit=memory_limit)
-    return DuckDBStore(Path(text), read_only=read_only)
+    return DuckDBStore(Path(text), read_only=read_only, memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT)
