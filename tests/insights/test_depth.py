@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from cli_helpers import as_json, ok
+from cli_helpers import as_json, ok, tp
 from tokenpulse.events import UsageEvent
 from tokenpulse.insights.depth import MIN_REQUESTS, depth_from_store
 from tokenpulse.people import Person
@@ -75,3 +76,68 @@ def test_the_command_on_imported_events(tmp_path, book) -> None:
     assert (row["key"], row["requests"], row["cost_per_request_usd"], row["ranked"]) == (
         "dee@example.com", 3, Decimal("0.185"), False)
     assert data["since"] == "2026-11-03T00:00:00+00:00" and data["until"] == "2026-11-04T00:00:00+00:00"
+
+
+def test_depth_over_time_per_day_and_week_for_the_org_and_one_key(any_store, book) -> None:
+    from datetime import date
+
+    from tokenpulse.insights.depth import depth_over_time
+
+    # Dee's deep work on Tue 3 Nov and Mon 9 Nov; Bux's busywork on Tue 3 Nov only, with another tool.
+    deep = usage("dee@example.com", 25, "claude-opus-4-5", "claude_code", 2_000, 150_000, 4_000, book)
+    later = [UsageEvent(id=f"late-{i}", ts=T0 + timedelta(days=6, minutes=i), tool="claude_code",
+                        person="dee@example.com", model="claude-opus-4-5", input_tokens=2_000,
+                        cache_read_tokens=150_000, output_tokens=4_000) for i in range(5)]
+    for e in later:
+        book.price(e)
+    busy = usage("bux@example.com", 400, "claude-haiku-4-5", "codex", 300, 0, 50, book)
+    any_store.write_batch(deep + later + busy)
+    any_store.save_people([Person("dee@example.com", team="core"), Person("bux@example.com", team="growth")])
+
+    org = depth_over_time(any_store, "day", tz="UTC")
+    assert [(p, d.requests) for p, d in org.points] == [(date(2026, 11, 3), 425), (date(2026, 11, 9), 5)]
+    assert org.points[0][1].cost_micros == sum(e.cost_micros for e in deep + busy)
+    weeks = depth_over_time(any_store, "week", tz="UTC")  # weeks start on Monday: 2 Nov and 9 Nov
+    assert [(p, d.requests) for p, d in weeks.points] == [(date(2026, 11, 2), 425), (date(2026, 11, 9), 5)]
+    sunday = depth_over_time(any_store, "week", tz="UTC", week_start=6)  # 1 Nov and 8 Nov
+    assert [p for p, _ in sunday.points] == [date(2026, 11, 1), date(2026, 11, 8)]
+
+    dee = depth_over_time(any_store, "day", by="person", key="dee@example.com", tz="UTC")
+    assert [(p, d.requests, d.mean_context, d.cost_per_request_micros) for p, d in dee.points] == [
+        (date(2026, 11, 3), 25, 152_000, 185_000), (date(2026, 11, 9), 5, 152_000, 185_000)]
+    assert [d.requests for _, d in depth_over_time(any_store, "day", by="team", key="growth", tz="UTC").points] == [400]
+    assert [d.requests for _, d in depth_over_time(any_store, "day", by="tool", key="codex", tz="UTC").points] == [400]
+    opus = depth_over_time(any_store, "week", by="model", key="claude-opus-4-5", tz="UTC")
+    assert [d.requests for _, d in opus.points] == [25, 5]
+    assert depth_over_time(any_store, "day", by="team", key="nobody", tz="UTC").points == []
+    # bounds: only Monday 9 Nov
+    assert [p for p, _ in depth_over_time(any_store, "day", since=T0 + timedelta(days=2), tz="UTC").points] == [
+        date(2026, 11, 9)]
+
+    data = dee.to_json()
+    json.dumps(data)
+    assert data["points"][0] == {**data["points"][0], "period": "2026-11-03", "requests": 25,
+                                 "cost_per_request_usd": "0.185000", "mean_context_tokens": 152_000}
+
+
+def test_depth_over_time_command(tmp_path, book) -> None:
+    from tokenpulse.store.duckdb import DuckDBStore
+
+    empty = as_json(ok("depth", "--over", "week", "--json", "--no-import", "--tz", "UTC"))
+    assert empty == {"depth": None, "timezone": "UTC", "since": None, "until": None, "over": "week", "by": None,
+                     "key": None, "points": []}
+    db = tmp_path / "tp.duckdb"
+    store = DuckDBStore(db)
+    store.write_batch(usage("dee@example.com", 3, "claude-opus-4-5", "claude_code", 2_000, 150_000, 4_000, book)
+                      + usage("bux@example.com", 4, "claude-haiku-4-5", "claude_code", 300, 0, 50, book))
+    store.close()
+    data = as_json(ok("--db", db, "depth", "--over", "day", "--by", "person", "--key", "dee@example.com", "--json",
+                      "--no-import", "--tz", "UTC"))
+    assert (data["by"], data["key"]) == ("person", "dee@example.com")
+    assert [(p["period"], p["requests"], p["cost_usd"]) for p in data["points"]] == [("2026-11-03", 3, "0.555000")]
+    table = ok("--db", db, "depth", "--over", "week", "--no-import", "--tz", "UTC").stdout
+    assert "2026-11-02" in table and "7" in table
+    csv_lines = ok("--db", db, "depth", "--over", "day", "--csv", "--no-import", "--tz", "UTC").stdout.splitlines()
+    assert csv_lines[0].startswith("period,requests") and csv_lines[1].startswith("2026-11-03,7,")
+    failed = tp("--db", db, "depth", "--key", "x", "--no-import")
+    assert failed.exit_code == 2 and "--key goes with --over" in failed.stderr

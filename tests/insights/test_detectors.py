@@ -193,6 +193,71 @@ def test_threshold_calibration_flags_late_top_ups_just_over_the_floor(store, boo
                   "threshold_calibration")
 
 
+def test_threshold_calibration_watches_the_team_average_and_its_near_misses(store, book) -> None:
+    """No floor in reach (the org's line is $500): the visible line is each person's team average, the others'
+    mean November spend. Each subject has a team of its own with three steady $100 colleagues."""
+    from tokenpulse.people import Person
+
+    subjects = {"cal@x.com": (104, 0.7),  # lands just above the team average, topped up late: flagged
+                "below@x.com": (96, 0.7),  # just below the line
+                "over@x.com": (116, 0.7),  # more than 10% over it
+                "steady@x.com": (104, 0.1),  # just above, but spread over the month
+                "small@x.com": (104, 0.7)}  # just above, late, but only two colleagues: no team line
+    usage, directory = [], []
+    for subject, (usd, late) in subjects.items():
+        team = subject.split("@")[0]
+        peers = [f"{team}-peer{k}@x.com" for k in range(2 if team == "small" else 3)]
+        for peer in peers:
+            usage += _month(book, peer, 100, 0.1)
+        usage += _month(book, subject, usd, late)
+        directory += [Person(p, team=team) for p in [*peers, subject]]
+    store.save_people(directory)
+    flags = run(store, usage, expected={"claude_code": 500})
+    cal = of(flags, "threshold_calibration")
+    assert set(cal) == {"cal@x.com"}
+    [month] = cal["cal@x.com"].evidence["months"]
+    assert month["threshold"] == "team_average" and 99 <= float(month["threshold_usd"]) <= 101
+    assert float(month["threshold_usd"]) <= float(month["cost_usd"]) <= 1.1 * float(month["threshold_usd"])
+    assert "team average" in cal["cal@x.com"].summary
+    assert set(cal["cal@x.com"].evidence["sample_event_ids"]) <= stored_ids(store)
+
+
+def test_threshold_calibration_judges_whole_months_only(store, book, tmp_path) -> None:
+    from tokenpulse.store.duckdb import DuckDBStore
+
+    # data from 2 November: November is covered (an organisation's first events rarely fall on the 1st)
+    store.write_batch(_month(book, "cal@x.com", 206, 0.7))
+    assert set(of(run(store, [], expected={"claude_code": 200}), "threshold_calibration")) == {"cal@x.com"}
+    # a period starting mid-month still judges the month on all of its spend, read from before the period
+    mid = detect(store, datetime(2026, 11, 10, tzinfo=UTC), UNTIL, expected_monthly_usd={"claude_code": 200})
+    [month] = of(mid, "threshold_calibration")["cal@x.com"].evidence["months"]
+    assert 200 <= float(month["cost_usd"]) <= 210 and month["late_share"] >= 0.5
+    # a store whose data starts on 20 November holds only a tail of the month: it is not judged
+    tail = _month(book, "cal@x.com", 206, 0.7)
+    for e in tail:
+        e.ts = max(e.ts, datetime(2026, 11, 20, tzinfo=UTC))
+    late_start = DuckDBStore(tmp_path / "late-start.duckdb")
+    try:
+        assert not of(run(late_start, tail, expected={"claude_code": 200}), "threshold_calibration")
+    finally:
+        late_start.close()
+
+
+def test_detectors_in_a_half_hour_zone_read_the_events_instead_of_the_hourly_summaries(store, book) -> None:
+    """Local midnight in Kolkata is 18:30 UTC: hourly summaries cannot be cut there, so the session and month
+    figures come from the events, and give the same flags."""
+    from zoneinfo import ZoneInfo
+
+    kolkata = ZoneInfo("Asia/Kolkata")
+    proto = [req(book, "proto@x.com", NOV + timedelta(days=6 + k, minutes=i), session=f"proto{k}", ctx=150_000,
+                 output=12_000) for k in range(4) for i in range(40)]
+    store.write_batch(_month(book, "cal@x.com", 206, 0.7) + proto)
+    flags = detect(store, datetime(2026, 10, 1, tzinfo=kolkata), datetime(2026, 12, 1, tzinfo=kolkata),
+                   tz="Asia/Kolkata", expected_monthly_usd={"claude_code": 200})
+    assert set(of(flags, "threshold_calibration")) == {"cal@x.com"}
+    assert of(flags, "no_outcome_spend")["proto@x.com"].evidence["sessions"] == 4
+
+
 # --- retry_churn ----------------------------------------------------------------------------------------
 
 
@@ -246,3 +311,54 @@ def test_demo_org_personas_found_and_deep_workers_and_fleets_clean(store) -> Non
         labelled = {p for p, label in org.personas.items() if label == persona}
         flagged = {f.person for f in flags if f.detector == detector}
         assert labelled and flagged == labelled, detector
+
+
+def _every_detector(book) -> tuple[list, list, list]:
+    """A small organisation in which each detector has someone to flag and someone to spare."""
+    from tokenpulse.people import Person
+
+    usage, outs = [], []
+    for person in ("loop@x.com", "plain@x.com", "churn@x.com"):
+        u, o = ordinary(book, person)
+        usage, outs = usage + u, outs + o
+    usage += [req(book, "loop@x.com", NOV + timedelta(days=2, seconds=10 * i), prompt="same", ctx=100_000,
+                  session="agent") for i in range(60)]
+    usage += [req(book, "busy@x.com", NOV + timedelta(days=d, minutes=i), ctx=1_500, output=4_000,
+                  session=f"busy{d}") for d in range(20) for i in range(20)]
+    for k in range(4):
+        usage += [req(book, "proto@x.com", NOV + timedelta(days=6 + k, minutes=i), session=f"proto{k}",
+                      ctx=150_000, output=12_000, project="spike") for i in range(40)]
+    for d in range(20):
+        for i in range(4):
+            ts = NOV + timedelta(days=d, minutes=10 * i)
+            usage += [req(book, "churn@x.com", ts + timedelta(seconds=k), prompt=f"c{d}-{i}", status="error")
+                      for k in range(3)]
+    usage += _month(book, "cal@x.com", 206, 0.7)
+    for m in "abcdefg":  # d, in team core, lands just above the average of a, b and c, late
+        usage += _month(book, f"{m}@x.com", 90 if m != "d" else 93, 0.1 if m != "d" else 0.8)
+    people = [Person(f"{m}@x.com", team="core") for m in "abcd"] + [Person(f"{m}@x.com", team="web") for m in "efg"]
+    return usage, outs, people
+
+
+def test_detect_gives_the_same_flags_on_postgresql(store, pg_url, book) -> None:
+    """The detectors' SQL runs on both backends (PostgreSQL has no `hash()`, names a few things differently)
+    and finds the same people, with the same figures and sample ids."""
+    from tokenpulse.store import open_store
+
+    usage, outs, people = _every_detector(book)
+    pg = open_store(pg_url)
+    try:
+        found = {}
+        for name, s in (("duckdb", store), ("postgres", pg)):
+            s.save_people(people)
+            s.write_batch(usage, outs)
+            found[name] = [f.to_json() for f in detect(s, SINCE, UNTIL, expected_monthly_usd={"claude_code": 200})]
+    finally:
+        pg.close()
+    detectors = {(f["person"], f["detector"]) for f in found["duckdb"]}
+    # (the month-long calibration runs have no outcomes either, so no_outcome_spend finds them too)
+    assert {(p, d) for p, d in detectors if d != "no_outcome_spend"} == {
+        ("loop@x.com", "runaway_loop"), ("busy@x.com", "shallow_volume"), ("cal@x.com", "threshold_calibration"),
+        ("d@x.com", "threshold_calibration"), ("churn@x.com", "retry_churn")}
+    assert ("proto@x.com", "no_outcome_spend") in detectors and "plain@x.com" not in {p for p, _ in detectors}
+    assert found["postgres"] == found["duckdb"]

@@ -102,6 +102,22 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("id", "VARCHAR", False), ("ts", "TIMESTAMP", False), ("actor", "VARCHAR", False), ("action", "VARCHAR", False),
         ("subject", "VARCHAR", False), ("detail", "JSON", True),
     ],
+    "web_sessions": [
+        ("id", "VARCHAR", False), ("person", "VARCHAR", True), ("actor", "VARCHAR", False), ("role", "VARCHAR", False),
+        ("created_at", "TIMESTAMP", False), ("expires_at", "TIMESTAMP", False),
+    ],
+    "login_links": [
+        ("id", "VARCHAR", False), ("person", "VARCHAR", False), ("created_at", "TIMESTAMP", False),
+        ("expires_at", "TIMESTAMP", False), ("used_at", "TIMESTAMP", True),
+    ],
+    "org_settings": [
+        ("name", "VARCHAR", False), ("value", "JSON", False), ("updated_at", "TIMESTAMP", False),
+        ("updated_by", "VARCHAR", False),
+    ],
+    "session_shares": [
+        ("id", "VARCHAR", False), ("session", "VARCHAR", False), ("person", "VARCHAR", False),
+        ("created_at", "TIMESTAMP", False), ("revoked_at", "TIMESTAMP", True),
+    ],
 }
 # PostgreSQL's names for the same column types.
 POSTGRES_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp without time zone",
@@ -299,5 +315,16 @@ def test_a_store_from_the_first_release_is_upgraded_with_its_data(
         assert [(e.id, e.person) for e in store.iter_usage()] == [("e1", "alice@example.com")]
         rows = store.usage_rows(UsageQuery(group="day", people=("alice@example.com",)))
         assert [(r.requests, r.input_tokens, r.cost_micros) for r in rows] == [(1, 100, 300)]
+        # ... and the dashboard's (0005): its settings, and usage grouped within a team's scope.
+        from datetime import UTC, datetime
+
+        from tokenpulse.store.web import Scope
+
+        store.set_org_setting("visibility", "private", "admin", datetime(2026, 3, 2, tzinfo=UTC))
+        assert store.org_settings() == {"visibility": "private"}
+        grouped = store.usage_grouped(["person", "tool"], since=None, until=None, scope=Scope(teams=("payments",)))
+        assert [(g["person"], g["tool"], g["requests"], g["cost_micros"]) for g in grouped] == [
+            ("alice@example.com", "claude_code", 1, 300)]
+        assert store.usage_grouped(["person"], since=None, until=None, scope=Scope(teams=("other",))) == []
     finally:
         store.close()

@@ -58,6 +58,7 @@ def _register() -> None:
         importing,
         insights,
         keys,
+        outcomes,
         people,
         prices,
         push,
@@ -65,7 +66,7 @@ def _register() -> None:
         serve,
     )
 
-    for module in (importing, report, depth, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
+    for module in (importing, report, depth, outcomes, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
                    people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -55,7 +55,7 @@ def insights_cmd(app: App, since: date | str | None, until: date | str | None, t
     period = f"{first:%Y-%m}" if (first.year, first.month) == (last.year, last.month) else f"{first}..{last}"
     items = build_queue(store, period, start, end, tz, flags, datetime.now(UTC), top_n=top_n)
     if team is not None:
-        members = {p.person for p in store.people() if p.team == team}
+        members = {p for p, t in store.person_teams().items() if t == team}
         flags = [f for f in flags if f.person in members]
         items = [i for i in items if i.person in members]
     store.save_conversations(items)

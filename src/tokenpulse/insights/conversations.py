@@ -17,9 +17,8 @@ from typing import Any
 
 from ..errors import TokenpulseError
 from ..money import micros_to_decimal_usd
-from ..store import PERSON_TOOL_SEPARATOR, UsageQuery
 from ..store.governance import ConversationItem
-from .depth import depth
+from .depth import Depth
 
 TOP_N = 10
 TEAM_MULTIPLE = 3
@@ -51,14 +50,12 @@ def transition(item: ConversationItem, status: str, *, by: str, now: datetime, n
 
 def build_queue(store: Any, period: str, since: datetime, until: datetime, tz: str, flags: Sequence[Any],
                 now: datetime, top_n: int = TOP_N, team_multiple: int = TEAM_MULTIPLE) -> list[ConversationItem]:
-    """The queue's items for a period (not yet saved): top spenders, outliers in their team, flagged people."""
-    spend: dict[str, int] = {}
-    person_rows: dict[str, list[Any]] = {}
-    for row in store.usage_rows(UsageQuery(group="person", tz=tz, since=since, until=until)):
-        if row.key is not None:
-            spend[str(row.key)] = spend.get(str(row.key), 0) + row.cost_micros
-            person_rows.setdefault(str(row.key), []).append(row)
-    teams = {p.person: p.team for p in store.people()}
+    """The queue's items for a period (not yet saved): top spenders, outliers in their team, flagged people.
+
+    Two grouped queries over the hourly summaries, whatever the size of the organisation: spend per person
+    (to pick who is in the queue), then spend per tool and model for the people picked (their evidence)."""
+    spend = store.spend_per_person(since, until)
+    teams = store.person_teams()
     by_team: dict[str | None, list[int]] = {}
     for person, micros in spend.items():
         by_team.setdefault(teams.get(person), []).append(micros)
@@ -76,29 +73,34 @@ def build_queue(store: Any, period: str, since: datetime, until: datetime, tz: s
         flagged.setdefault(flag.person, []).append(flag)
         reasons.setdefault(flag.person, []).append(f"flag:{flag.detector}")
 
-    outcomes = store.outcome_counts(since, until)
-    # Two queries for every packet at once (one per person would not scale to a large organisation).
+    outcomes = store.outcome_counts(since, until, sorted(reasons))
     by_tool: dict[str, dict[str, int]] = {}
-    for row in store.usage_rows(UsageQuery(group="person_tool", tz=tz, since=since, until=until,
-                                           people=tuple(sorted(reasons)))):
-        person, _, tool = str(row.key).partition(PERSON_TOOL_SEPARATOR)
-        if person in reasons:
-            tools = by_tool.setdefault(person, {})
-            tools[tool] = tools.get(tool, 0) + row.cost_micros
+    by_model: dict[str, dict[str, int]] = {}
+    depths: dict[str, Depth] = {}
+    for person, tool, model, requests, inp, out, cache_read, cache_write, cost, unpriced in store.spend_breakdown(
+            since, until, sorted(reasons)):
+        tools = by_tool.setdefault(person, {})
+        tools[tool] = tools.get(tool, 0) + cost
+        models = by_model.setdefault(person, {})
+        models[str(model)] = models.get(str(model), 0) + cost
+        d = depths.setdefault(person, Depth(person))
+        d.requests += requests
+        d.input_tokens += inp
+        d.output_tokens += out
+        d.cache_read_tokens += cache_read
+        d.cache_write_tokens += cache_write
+        d.cost_micros += cost
+        d.unpriced_requests += unpriced
     items = []
     for person in sorted(reasons):
-        rows = person_rows.get(person, [])
-        by_model: dict[str, int] = {}
-        for row in rows:
-            by_model[str(row.model)] = by_model.get(str(row.model), 0) + row.cost_micros
-        [person_depth] = depth(rows, lambda row, who=person: who) or [None]
         team = teams.get(person)
+        person_depth = depths.get(person)
         evidence = {
             "period": {"since": since.isoformat(), "until": until.isoformat()},
             "spend_usd": str(micros_to_decimal_usd(spend.get(person, 0))),
             "team_median_usd": str(micros_to_decimal_usd(medians.get(team, 0))),
             "spend_by_tool_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_tool.get(person, {}).items())},
-            "spend_by_model_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_model.items())},
+            "spend_by_model_usd": {k: str(micros_to_decimal_usd(v)) for k, v in sorted(by_model.get(person, {}).items())},
             "depth": _plain(person_depth.to_json()) if person_depth else None,
             "outcomes": outcomes.get(person, {}),
             "flags": [f.to_json() for f in flagged.get(person, [])],

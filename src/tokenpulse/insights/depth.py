@@ -117,3 +117,60 @@ def depth_from_store(store: Any, by: str, *, since: Any = None, until: Any = Non
     if by == "model":
         return depth(rows, lambda r: r.model)
     return depth(rows, lambda r: None if r.key is None else str(r.key))
+
+
+OVER = ("day", "week")
+
+
+@dataclass
+class DepthSeries:
+    """Depth per local day or week for the org, or for one person, team, tool or model."""
+
+    over: str
+    by: str | None
+    key: str | None
+    points: list[tuple[Any, Depth]]
+    """(the day or the week's first day, its depth), oldest first; periods without usage are absent."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"over": self.over, "by": self.by, "key": self.key,
+                "points": [{"period": period.isoformat(), **_plain(d.to_json())} for period, d in self.points]}
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Money as decimal USD strings, so the series is JSON for any encoder (the dashboard's too); the
+    point's period replaces the depth's key."""
+    return {k: str(v) if hasattr(v, "quantize") else v for k, v in data.items() if k != "key"}
+
+
+def depth_over_time(store: Any, over: str, *, by: str | None = None, key: str | None = None, since: Any = None,
+                    until: Any = None, tz: str = "UTC", week_start: int = 0,
+                    tools: tuple[str, ...] = ()) -> DepthSeries:
+    """Depth per local day or week over [since, until), for the org (no `by`) or for `key` of the grouping
+    `by` (a person, a team of the people directory, a tool or a model). One grouped query over the hourly
+    summaries; the model is picked from its rows, which are per model already."""
+    from ..store import UsageQuery
+
+    if over not in OVER:
+        raise ValueError(f"depth is over one of {', '.join(OVER)}, not {over!r}")
+    if by is not None and by not in BY:
+        raise ValueError(f"depth is by one of {', '.join(BY)}, not {by!r}")
+    if (by is None) != (key is None):
+        raise ValueError("depth over time needs both a grouping and its key, or neither (the whole org)")
+    people: tuple[str, ...] = ()
+    if by == "person":
+        people = (str(key),)
+    elif by == "team":
+        people = tuple(sorted(p.person for p in store.people() if p.team == key))
+        if not people:
+            return DepthSeries(over, by, key, [])
+    if by == "tool":
+        tools = tuple(t for t in (tools or (str(key),)) if t == key)
+        if not tools:
+            return DepthSeries(over, by, key, [])
+    rows = store.usage_rows(UsageQuery(group=over, tz=tz, week_start=week_start, since=since, until=until,
+                                       tools=tools, people=people))
+    if by == "model":
+        rows = [r for r in rows if r.model == key]
+    per_period = {d.key: d for d in depth(rows, lambda r: r.key)}  # type: ignore[arg-type,return-value]
+    return DepthSeries(over, by, key, sorted(per_period.items(), key=lambda item: item[0]))

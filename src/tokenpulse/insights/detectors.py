@@ -28,6 +28,8 @@ from .features import (
     MonthSpend,
     PersonFeatures,
     SessionSpend,
+    burst_prompts,
+    details,
     monthly_spend,
     person_features,
     sessions_without_outcome,
@@ -74,6 +76,9 @@ CALIBRATION_LATE_DAYS = 5
 """The month's last days, where a top-up shows up."""
 CALIBRATION_MIN_LATE_SHARE = 0.5
 """At least half the month's spend came in its last days: steady users spread spend over the month."""
+CALIBRATION_MIN_TEAM_PEERS = 3
+"""A team average is a line only when at least this many others in the team used the tool that month: in a
+team of two, "the average" is one colleague's spend, and landing near it is coincidence."""
 
 CHURN_MIN_FAILED = 30
 """Failed requests (errors, rate limits) in the period before churn is considered; a few errors are weather."""
@@ -135,9 +140,8 @@ def runaway_loop(bursts: Iterable[Burst]) -> list[Flag]:
     """Bursts of near-identical requests: one prompt hash sent `LOOP_MIN_REPEATS`+ times, far above the
     person's baseline, with context sizes that barely vary. One flag per person (their largest burst)."""
     per_person: dict[str, list[Burst]] = defaultdict(list)
-    for b in bursts:
-        if (b.requests >= LOOP_MIN_REPEATS and b.requests >= LOOP_BASELINE_MULTIPLE * b.baseline
-                and b.context_cv <= LOOP_MAX_CONTEXT_CV):
+    for b in _loop_shaped(bursts):
+        if b.requests >= LOOP_BASELINE_MULTIPLE * b.baseline:
             per_person[b.person].append(b)
     flags = []
     for person, found in per_person.items():
@@ -158,18 +162,31 @@ def runaway_loop(bursts: Iterable[Burst]) -> list[Flag]:
     return flags
 
 
+def _loop_shaped(bursts: Iterable[Burst]) -> list[Burst]:
+    """Bursts long and uniform enough to be a loop (whether they are far above the person's baseline is
+    checked once the baseline is known)."""
+    return [b for b in bursts if b.requests >= LOOP_MIN_REPEATS and b.context_cv <= LOOP_MAX_CONTEXT_CV]
+
+
+def _shallow(f: PersonFeatures) -> tuple[float, float] | None:
+    """(short share, outcomes per dollar) when the person's usage is shallow volume, else None."""
+    if not f.ok_requests or not f.cost_micros:
+        return None
+    share = f.short_requests / f.ok_requests
+    per_usd = f.outcomes / (f.cost_micros / 1_000_000)
+    if share < SHALLOW_MIN_SHARE or f.short_requests < SHALLOW_MIN_REQUESTS or per_usd > SHALLOW_MAX_OUTCOMES_PER_USD:
+        return None
+    return share, per_usd
+
+
 def shallow_volume(people: Iterable[PersonFeatures]) -> list[Flag]:
     """High volume of cheap, short-context requests with little outcome per dollar."""
     flags = []
     for f in people:
-        if not f.ok_requests or not f.cost_micros:
+        found = _shallow(f)
+        if found is None:
             continue
-        share = f.short_requests / f.ok_requests
-        per_usd = f.outcomes / (f.cost_micros / 1_000_000)
-        if share < SHALLOW_MIN_SHARE or f.short_requests < SHALLOW_MIN_REQUESTS:
-            continue
-        if per_usd > SHALLOW_MAX_OUTCOMES_PER_USD:
-            continue
+        share, per_usd = found
         excess = (_over(f.short_requests, SHALLOW_MIN_REQUESTS, 10 * SHALLOW_MIN_REQUESTS)
                   + (share - SHALLOW_MIN_SHARE) / (1 - SHALLOW_MIN_SHARE)) / 2
         mean_ctx = f.context_tokens / f.ok_requests
@@ -180,27 +197,41 @@ def shallow_volume(people: Iterable[PersonFeatures]) -> list[Flag]:
         flags.append(Flag(f.person, "shallow_volume", _score(excess), summary, {
             "short_requests": f.short_requests, "ok_requests": f.ok_requests, "short_share": round(share, 4),
             "short_cost_usd": _usd(f.short_cost_micros), "cost_usd": _usd(f.cost_micros),
-            "mean_context_tokens": round(mean_ctx), "active_days": f.active_days, "commits": f.commits,
+            "mean_context_tokens": round(mean_ctx), "commits": f.commits,
             "pull_requests": f.pull_requests, "edits_accepted": f.edits_accepted,
             "outcomes_per_usd": round(per_usd, 3), "sample_event_ids": f.short_sample_ids,
         }))
     return flags
 
 
-def no_outcome_spend(sessions: Iterable[SessionSpend], people: dict[str, PersonFeatures]) -> list[Flag]:
-    """Substantial spend in sessions that never produced a commit, pull request or accepted edit."""
+def _no_outcome_selected(sessions: Iterable[SessionSpend],
+                         people: dict[str, PersonFeatures]) -> dict[str, tuple[list[SessionSpend], int, float]]:
+    """Per person to flag: their outcome-less sessions (costliest first), what those cost, and its share."""
     per_person: dict[str, list[SessionSpend]] = defaultdict(list)
     for s in sessions:
         if s.cost_micros >= NO_OUTCOME_MIN_SESSION_USD * 1_000_000:
             per_person[s.person].append(s)
-    flags = []
+    selected = {}
     for person, found in per_person.items():
         wasted = sum(s.cost_micros for s in found)
         total = people[person].cost_micros if person in people else wasted
         share = wasted / total if total else 1.0
-        if wasted < NO_OUTCOME_MIN_USD * 1_000_000 or share < NO_OUTCOME_MIN_SHARE:
-            continue
-        found.sort(key=lambda s: (-s.cost_micros, s.session))
+        if wasted >= NO_OUTCOME_MIN_USD * 1_000_000 and share >= NO_OUTCOME_MIN_SHARE:
+            found.sort(key=lambda s: (-s.cost_micros, s.session))
+            selected[person] = (found, wasted, share)
+    return selected
+
+
+def no_outcome_spend(sessions: Iterable[SessionSpend], people: dict[str, PersonFeatures]) -> list[Flag]:
+    """Substantial spend in sessions that never produced a commit, pull request or accepted edit."""
+    return _no_outcome_flags(_no_outcome_selected(sessions, people), people)
+
+
+def _no_outcome_flags(selected: dict[str, tuple[list[SessionSpend], int, float]],
+                      people: dict[str, PersonFeatures]) -> list[Flag]:
+    flags = []
+    for person, (found, wasted, share) in selected.items():
+        total = people[person].cost_micros if person in people else wasted
         projects = sorted({s.project for s in found if s.project})
         excess = (_over(wasted, NO_OUTCOME_MIN_USD * 1_000_000, 10 * NO_OUTCOME_MIN_USD * 1_000_000)
                   + min(1.0, (share - NO_OUTCOME_MIN_SHARE) / (1 - NO_OUTCOME_MIN_SHARE))) / 2
@@ -217,37 +248,84 @@ def no_outcome_spend(sessions: Iterable[SessionSpend], people: dict[str, PersonF
     return flags
 
 
-def threshold_calibration(months: Iterable[MonthSpend], thresholds_usd: dict[str, float]) -> list[Flag]:
-    """Finished months whose spend on a tool lands just above a visible threshold, mostly topped up in the
-    month's last days. `thresholds_usd` is the line per tool (the org's expected minimum, or the average)."""
-    per_person: dict[str, list[tuple[MonthSpend, int]]] = defaultdict(list)
+@dataclass(frozen=True)
+class Line:
+    """A visible monthly spend line someone might calibrate to."""
+
+    kind: str
+    """`expected_minimum` (the org's floor), `team_average` or `org_average` (when no floor is set)."""
+    micros: int
+
+
+def team_average_lines(months: Iterable[MonthSpend]) -> dict[tuple[str, str, Any], Line]:
+    """Per (person, tool, month): the average spend that month on that tool of the *other* people in the
+    person's team who used it — the team average the person sees beside their own figure (their own spend is
+    left out, or anyone would sit on their own line). Only with at least `CALIBRATION_MIN_TEAM_PEERS` such
+    others; lines under `CALIBRATION_MIN_LINE_MICROS` are left out (`months` as `monthly_spend` gives them,
+    with their team's total and headcount)."""
+    lines = {}
     for m in months:
-        line = thresholds_usd.get(m.tool)
-        if not line or not m.month_ends_in_period or not m.cost_micros:
+        others = m.team_people - 1
+        if m.team is None or others < CALIBRATION_MIN_TEAM_PEERS:
             continue
-        line_micros = round(line * 1_000_000)
-        if line_micros < CALIBRATION_MIN_LINE_MICROS:
-            continue
-        if not line_micros <= m.cost_micros <= line_micros * (1 + CALIBRATION_BAND):
+        average = (m.team_total_micros - m.cost_micros) // others
+        if average >= CALIBRATION_MIN_LINE_MICROS:
+            lines[(m.person, m.tool, m.month)] = Line("team_average", average)
+    return lines
+
+
+def _calibration_selected(months: Iterable[MonthSpend], thresholds_usd: dict[str, float],
+                          team_lines: dict[tuple[str, str, Any], Line] | None = None,
+                          line_kind: str = "expected_minimum") -> dict[str, list[tuple[MonthSpend, Line]]]:
+    """Per person: the months that landed just above a visible line, mostly in the late days (`months` are
+    the months the period judges: `features.judged_months`)."""
+    per_person: dict[str, list[tuple[MonthSpend, Line]]] = defaultdict(list)
+    for m in months:
+        if not m.cost_micros:
             continue
         if m.late_cost_micros / m.cost_micros < CALIBRATION_MIN_LATE_SHARE:
             continue
-        per_person[m.person].append((m, line_micros))
+        candidates = []
+        if thresholds_usd.get(m.tool):
+            candidates.append(Line(line_kind, round(thresholds_usd[m.tool] * 1_000_000)))
+        if team_lines and (m.person, m.tool, m.month) in team_lines:
+            candidates.append(team_lines[(m.person, m.tool, m.month)])
+        for line in candidates:  # the org's own line first: it is the one people are told about
+            if line.micros >= CALIBRATION_MIN_LINE_MICROS and \
+                    line.micros <= m.cost_micros <= line.micros * (1 + CALIBRATION_BAND):
+                per_person[m.person].append((m, line))
+                break
+    for found in per_person.values():
+        found.sort(key=lambda x: (x[0].month, x[0].tool))
+    return per_person
+
+
+def threshold_calibration(months: Iterable[MonthSpend], thresholds_usd: dict[str, float],
+                          team_lines: dict[tuple[str, str, Any], Line] | None = None,
+                          line_kind: str = "expected_minimum") -> list[Flag]:
+    """Finished months whose spend on a tool lands just above a visible line, mostly topped up in the month's
+    last days. The lines: `thresholds_usd` per tool (the org's expected minimum; `line_kind` says what it is)
+    and, when given, `team_lines` (`team_average_lines`: the team average each person sees)."""
+    return _calibration_flags(_calibration_selected(months, thresholds_usd, team_lines, line_kind))
+
+
+def _calibration_flags(selected: dict[str, list[tuple[MonthSpend, Line]]]) -> list[Flag]:
     flags = []
-    for person, found in per_person.items():
-        found.sort(key=lambda x: x[0].month)
-        closeness = sum(1 - (m.cost_micros / line - 1) / CALIBRATION_BAND for m, line in found) / len(found)
+    for person, found in selected.items():
+        closeness = sum(1 - (m.cost_micros / line.micros - 1) / CALIBRATION_BAND for m, line in found) / len(found)
         late = sum(m.late_cost_micros / m.cost_micros for m, _ in found) / len(found)
         excess = (min(1.0, (len(found) - 1) / 2) + closeness
                   + (late - CALIBRATION_MIN_LATE_SHARE) / (1 - CALIBRATION_MIN_LATE_SHARE)) / 3
         m0, line0 = found[-1]
-        summary = (f"{len(found)} month(s) of {m0.tool} spend landed just above the {_money(line0)} line "
-                   f"(latest {m0.month:%Y-%m}: {_money(m0.cost_micros)}, "
-                   f"{m0.late_cost_micros / m0.cost_micros:.0%} of it in the last {CALIBRATION_LATE_DAYS} days).")
+        what = line0.kind.replace("_", " ")
+        summary = (f"{len(found)} month(s) of {m0.tool} spend landed just above a visible line "
+                   f"(latest {m0.month:%Y-%m}: {_money(m0.cost_micros)} against the {what} of "
+                   f"{_money(line0.micros)}, {m0.late_cost_micros / m0.cost_micros:.0%} of it in the last "
+                   f"{CALIBRATION_LATE_DAYS} days).")
         flags.append(Flag(person, "threshold_calibration", _score(excess), summary, {
-            "months": [{"month": m.month.strftime("%Y-%m"),
-                        "tool": m.tool, "threshold_usd": _usd(line), "cost_usd": _usd(m.cost_micros),
-                        "over_threshold_usd": _usd(m.cost_micros - line),
+            "months": [{"month": m.month.strftime("%Y-%m"), "tool": m.tool, "threshold": line.kind,
+                        "threshold_usd": _usd(line.micros), "cost_usd": _usd(m.cost_micros),
+                        "over_threshold_usd": _usd(m.cost_micros - line.micros),
                         "late_cost_usd": _usd(m.late_cost_micros),
                         "late_share": round(m.late_cost_micros / m.cost_micros, 4)} for m, line in found],
             "late_days": CALIBRATION_LATE_DAYS,
@@ -256,16 +334,19 @@ def threshold_calibration(months: Iterable[MonthSpend], thresholds_usd: dict[str
     return flags
 
 
+def _churn_candidate(f: PersonFeatures) -> bool:
+    """Enough failures, and few enough results, that whether they were retried decides."""
+    return (f.failed >= CHURN_MIN_FAILED and f.failed >= CHURN_MIN_FAILED_SHARE * f.requests
+            and f.commits + f.pull_requests <= CHURN_MAX_RESULTS_PER_FAILURE * f.failed)
+
+
 def retry_churn(people: Iterable[PersonFeatures]) -> list[Flag]:
     """Many failed runs, retried, with rejected edits and hardly a commit or pull request to show."""
     flags = []
     for f in people:
-        if f.failed < CHURN_MIN_FAILED or f.retried_failures < CHURN_MIN_RETRIED:
+        if not _churn_candidate(f) or f.retried_failures < CHURN_MIN_RETRIED:
             continue
         share = f.failed / f.requests
-        results = f.commits + f.pull_requests
-        if share < CHURN_MIN_FAILED_SHARE or results > CHURN_MAX_RESULTS_PER_FAILURE * f.failed:
-            continue
         excess = (_over(f.failed, CHURN_MIN_FAILED, 10 * CHURN_MIN_FAILED)
                   + min(1.0, (share - CHURN_MIN_FAILED_SHARE) / (0.5 - CHURN_MIN_FAILED_SHARE))) / 2
         summary = (f"{f.failed:,} of {f.requests:,} requests failed ({share:.0%}), {f.retried_failures:,} of them "
@@ -283,13 +364,28 @@ def retry_churn(people: Iterable[PersonFeatures]) -> list[Flag]:
 # --- the entry point ------------------------------------------------------------------------------------
 
 
-def _average_thresholds(months: list[MonthSpend]) -> dict[str, float]:
-    """Without an expected minimum, the visible line is the average finished-month spend per tool (USD)."""
-    sums: dict[str, list[int]] = defaultdict(list)
-    for m in months:
-        if m.month_ends_in_period:
-            sums[m.tool].append(m.cost_micros)
-    return {tool: sum(v) / len(v) / 1_000_000 for tool, v in sums.items() if v}
+def _features(store: Any, since: datetime, until: datetime, tz: str,
+              expected_monthly_usd: dict[str, int] | None
+              ) -> tuple[list[Burst], dict[str, PersonFeatures], dict[str, tuple[list[SessionSpend], int, float]],
+                         dict[str, list[tuple[MonthSpend, Line]]]]:
+    """What the detectors decide on: the bursts, per-person features, and the people the no-outcome and
+    calibration rules select (with what they select)."""
+    store.refresh_rollups()
+    con = store.con
+    people = person_features(con, since, until, SHORT_CONTEXT_TOKENS)
+    repeated = burst_prompts(con, since, until, LOOP_MIN_REPEATS)
+    no_outcome = _no_outcome_selected(
+        sessions_without_outcome(con, since, until, NO_OUTCOME_MIN_SESSION_USD * 1_000_000), people)
+    months, averages = monthly_spend(con, since, until, tz, CALIBRATION_LATE_DAYS, CALIBRATION_MIN_LATE_SHARE)
+    if expected_monthly_usd:
+        lines, kind = {k: float(v) for k, v in expected_monthly_usd.items()}, "expected_minimum"
+    else:  # without a floor, the org-wide line is each tool's average monthly spend per person
+        lines, kind = {tool: micros / 1_000_000 for tool, micros in averages.items()}, "org_average"
+    calibrating = _calibration_selected(months, lines, team_average_lines(months), kind)
+    bursts = details(con, since, until, repeated, [f for f in people.values() if _churn_candidate(f)],
+                     [s for found, _, _ in no_outcome.values() for s in found[:SAMPLES]],
+                     [m for found in calibrating.values() for m, _ in found])
+    return bursts, people, no_outcome, calibrating
 
 
 def detect(store: Any, since: datetime, until: datetime, tz: str = "UTC",
@@ -297,18 +393,15 @@ def detect(store: Any, since: datetime, until: datetime, tz: str = "UTC",
     """Run every detector over [since, until) and return their flags, highest score first, then by person.
 
     `expected_monthly_usd` is the org's expected minimum monthly spend per tool (e.g. {"claude_code": 200});
-    without it the threshold detector uses each tool's average monthly spend as the visible line."""
-    con = store.con
-    people, bursts = person_features(con, since, until, SHORT_CONTEXT_TOKENS, LOOP_MIN_REPEATS)
-    sessions = sessions_without_outcome(con, since, until, NO_OUTCOME_MIN_SESSION_USD * 1_000_000)
-    if expected_monthly_usd:
-        lines = {k: float(v) for k, v in expected_monthly_usd.items()}
-        months = monthly_spend(con, since, until, tz, CALIBRATION_LATE_DAYS, tools=list(lines),
-                               min_cost_micros=int(min(lines.values()) * 1_000_000))
-    else:
-        months = monthly_spend(con, since, until, tz, CALIBRATION_LATE_DAYS)
-        lines = _average_thresholds(months)
-    flags = [*runaway_loop(bursts), *shallow_volume(people.values()), *no_outcome_spend(sessions, people),
-             *threshold_calibration(months, lines), *retry_churn(people.values())]
+    without it the threshold detector uses each tool's average monthly spend as the org-wide line. Either
+    way it also watches each team's average (from the people directory).
+
+    The order keeps the passes over the events few: per-person totals; the prompts sent over and over;
+    spend per session and month from the hourly summaries; then one pass for what only the candidates need
+    (burst baselines, retried failures, sample ids)."""
+    with store.analysis_memory():
+        bursts, people, no_outcome, calibrating = _features(store, since, until, tz, expected_monthly_usd)
+    flags = [*runaway_loop(bursts), *shallow_volume(people.values()), *_no_outcome_flags(no_outcome, people),
+             *_calibration_flags(calibrating), *retry_churn(people.values())]
     flags.sort(key=lambda f: (-f.score, f.person, DETECTORS.index(f.detector)))
     return flags

@@ -104,6 +104,12 @@ _INCIDENT_COLUMNS = ("id", "person", "day", "cause", "evidence", "shadow", "trip
                      "reenabled_by", "reenable_reason")
 
 
+def conversation_rows(items: Sequence[ConversationItem]) -> list[tuple[Any, ...]]:
+    """Items as rows of `_CONVERSATION_COLUMNS`."""
+    return [(i.id, i.period, i.person, i.team, _json(i.reasons), _json(i.evidence), i.status, i.notes,
+             i.scheduled_for, naive_utc(i.created_at), naive_utc(i.updated_at), i.updated_by) for i in items]
+
+
 def _json(value: dict[str, Any]) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -125,13 +131,15 @@ class GovernanceTables:
     _run: Any
     _insert_many: Any
     transaction: Any
+    refresh_rollups: Any
 
     # --- incidents ------------------------------------------------------------------------------
 
     def record_incident(self, incident: Incident) -> None:
         self._insert_many("incidents", _INCIDENT_COLUMNS, [(
             incident.id, incident.person, incident.day, incident.cause, _json(incident.evidence), incident.shadow,
-            naive_utc(incident.tripped_at), None, None, None)], "ON CONFLICT (id) DO NOTHING")
+            naive_utc(incident.tripped_at), naive_utc(incident.reenabled_at), incident.reenabled_by,
+            incident.reenable_reason)], "ON CONFLICT (id) DO NOTHING")
 
     def close_incident(self, person: str, day: str, by: str, reason: str, at: datetime) -> Incident | None:
         """Mark the person's open (not shadow) incident of that day re-enabled; returns it, or None."""
@@ -198,33 +206,60 @@ class GovernanceTables:
     def save_conversations(self, items: Sequence[ConversationItem]) -> None:
         """Insert new items; for items already there, refresh the reasons and evidence and keep where they stand
         (one upsert, however many items)."""
-        self._insert_many("conversations", _CONVERSATION_COLUMNS, [
-            (i.id, i.period, i.person, i.team, _json(i.reasons), _json(i.evidence), i.status, i.notes,
-             i.scheduled_for, naive_utc(i.created_at), naive_utc(i.updated_at), i.updated_by) for i in items],
+        self._insert_many("conversations", _CONVERSATION_COLUMNS, conversation_rows(items),
             "ON CONFLICT (id) DO UPDATE SET reasons = excluded.reasons, evidence = excluded.evidence, "
             "team = excluded.team")
 
     def conversations(self, period: str | None = None, status: str | None = None, person: str | None = None,
-                      item_id: str | None = None) -> list[ConversationItem]:
+                      item_id: str | None = None, *, scope: Any = None, people: Sequence[str] | None = None,
+                      limit: int | None = None, offset: int = 0) -> list[ConversationItem]:
+        """Items by period, status, person or id; `scope` (a `store.web.Scope`) and `people` narrow them to
+        whom a viewer may see, and `limit`/`offset` page through them (newest period first, then status and
+        person)."""
+        where, params = self._conversation_filter(period, status, person, item_id, scope, people)
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        rows = self._rows(f"SELECT {', '.join(_CONVERSATION_COLUMNS)} FROM conversations WHERE {where} "
+                          f"ORDER BY period DESC, status, person{page}", params)
+        return [ConversationItem(id=r[0], period=r[1], person=r[2], team=r[3], reasons=_list(r[4]),
+                                 evidence=_dict(r[5]), status=r[6], notes=r[7], scheduled_for=r[8],
+                                 created_at=aware(r[9]), updated_at=aware(r[10]), updated_by=r[11]) for r in rows]
+
+    def conversation_counts(self, period: str | None = None, *, scope: Any = None) -> dict[str, int]:
+        """How many items there are in each status (nothing else is read)."""
+        where, params = self._conversation_filter(period, None, None, None, scope, None)
+        return {status: int(n) for status, n in self._rows(
+            f"SELECT status, count(*) FROM conversations WHERE {where} GROUP BY status ORDER BY status", params)}
+
+    @staticmethod
+    def _conversation_filter(period: str | None, status: str | None, person: str | None, item_id: str | None,
+                             scope: Any, people: Sequence[str] | None) -> tuple[str, list[Any]]:
         where, params = ["1 = 1"], []
         for column, value in (("period", period), ("status", status), ("person", person), ("id", item_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        rows = self._rows(f"SELECT {', '.join(_CONVERSATION_COLUMNS)} FROM conversations WHERE {' AND '.join(where)} "
-                          "ORDER BY period DESC, status, person", params)
-        return [ConversationItem(id=r[0], period=r[1], person=r[2], team=r[3], reasons=_list(r[4]),
-                                 evidence=_dict(r[5]), status=r[6], notes=r[7], scheduled_for=r[8],
-                                 created_at=aware(r[9]), updated_at=aware(r[10]), updated_by=r[11]) for r in rows]
+        if scope is not None:
+            sql, scope_params = scope.sql()
+            where.append(sql)
+            params.extend(scope_params)
+        if people is not None:
+            where.append(f"person IN ({', '.join('?' for _ in people)})" if people else "FALSE")
+            params.extend(people)
+        return " AND ".join(where), params
 
     def update_conversation(self, item: ConversationItem) -> None:
         self._run("UPDATE conversations SET status = ?, notes = ?, scheduled_for = ?, updated_at = ?, updated_by = ? "
                   "WHERE id = ?", [item.status, item.notes, item.scheduled_for, naive_utc(item.updated_at),
                                    item.updated_by, item.id])
 
-    def outcome_counts(self, since: datetime | None, until: datetime | None) -> dict[str, dict[str, int]]:
-        """Outcome counts per person and type over [since, until)."""
-        clauses, params = [], []
+    def outcome_counts(self, since: datetime | None, until: datetime | None,
+                       people: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+        """Outcome counts per person and type over [since, until) (of `people` only, when given)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if people is not None:
+            clauses.append("person IN (SELECT unnest(CAST(? AS VARCHAR[])))")
+            params.append(list(people))
         if since is not None:
             clauses.append("ts >= ?")
             params.append(naive_utc(since))
@@ -237,3 +272,62 @@ class GovernanceTables:
                                               params):
             counts.setdefault(person, {})[kind] = int(total)
         return counts
+
+    def outcome_lines(self, since: datetime | None, until: datetime | None,
+                      kinds: Sequence[str]) -> list[tuple[str, str, bool, bool, str | None, int]]:
+        """Outcome counts of `kinds` over [since, until) per (person, type, from git, marked AI-assisted, tool):
+        what outcomes-per-dollar needs to keep git and telemetry apart (`extra.ai_assisted` is set by the git
+        source from commit trailers)."""
+        if not kinds:
+            return []
+        clauses, params = ["person IS NOT NULL", f"type IN ({', '.join('?' for _ in kinds)})"], list(kinds)
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(naive_utc(since))
+        if until is not None:
+            clauses.append("ts < ?")
+            params.append(naive_utc(until))
+        # `->>` reads a JSON member as text on both backends (DuckDB JSON, PostgreSQL JSONB).
+        rows = self._rows(f"""SELECT person, type, source = 'git', coalesce(extra->>'ai_assisted', 'false') = 'true',
+                                     tool, sum(count)
+                              FROM outcomes WHERE {' AND '.join(clauses)} GROUP BY 1, 2, 3, 4, 5""", params)
+        return [(r[0], r[1], bool(r[2]), bool(r[3]), r[4], int(r[5])) for r in rows]
+
+    def spend_breakdown(self, since: datetime, until: datetime,
+                        people: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+        """Usage per (person, tool, model) over [since, until), for `people` only when given: (person, tool,
+        model, requests, input, output, cache read, cache write tokens, cost micros, unpriced requests).
+
+        Read from the hourly summaries when both bounds fall on whole UTC hours (as the bounds of local days
+        do in every whole-hour zone), else from the events. What the conversation queue's evidence needs,
+        for thousands of people, in one grouped query."""
+        table, time_col, model, requests, unpriced = self._usage_table(since, until)
+        only = "" if people is None else "AND person IN (SELECT unnest(CAST(? AS VARCHAR[])))"
+        rows = self._rows(f"""
+            SELECT person, tool, {model}, {requests}, sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                   sum(cache_write_tokens), coalesce(sum(cost_micros), 0), {unpriced}
+            FROM {table} WHERE {time_col} >= ? AND {time_col} < ? AND person IS NOT NULL {only}
+            GROUP BY 1, 2, 3""", [naive_utc(since), naive_utc(until), *([list(people)] if people is not None else [])])
+        return [(r[0], r[1], r[2], *(int(v) for v in r[3:])) for r in rows]
+
+    def spend_per_person(self, since: datetime, until: datetime) -> dict[str, int]:
+        """List spend (micro-USD) per person over [since, until), from the hourly summaries where they fit."""
+        table, time_col, *_ = self._usage_table(since, until)
+        rows = self._rows(f"""SELECT person, coalesce(sum(cost_micros), 0) FROM {table}
+                              WHERE {time_col} >= ? AND {time_col} < ? AND person IS NOT NULL GROUP BY 1""",
+                          [naive_utc(since), naive_utc(until)])
+        return {person: int(micros) for person, micros in rows}
+
+    def _usage_table(self, since: datetime, until: datetime) -> tuple[str, str, str, str, str]:
+        """(table, time column, model, requests, unpriced requests) to sum usage over [since, until) from: the
+        hourly summaries (brought up to date) when both bounds fall on whole UTC hours, else the events."""
+        if all(t.minute == 0 and t.second == 0 and t.microsecond == 0 for t in (since, until)):
+            self.refresh_rollups()
+            return "usage_hourly", "hour", "model", "sum(requests)", "sum(unpriced_requests)"
+        return ("events", "ts", "coalesce(priced_model, model)", "count(*)",
+                "count(*) FILTER (WHERE cost_micros IS NULL)")
+
+    def person_teams(self) -> dict[str, str | None]:
+        """Each person's team, from the people directory: what the insights group by, without building a
+        `Person` for each of tens of thousands of people."""
+        return dict(self._rows("SELECT person, team FROM people"))

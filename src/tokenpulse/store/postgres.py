@@ -29,11 +29,12 @@ from .summaries import (
     REBUILD_DIRTY_HOURS,
     aware,
     naive_utc,
-    time_bounds,
+    people_bounds,
     usage_row,
     usage_sql,
     where,
 )
+from .web import WebTables
 
 BACKEND = "postgres"
 _MIGRATION_LOCK = 0x70C5E  # advisory lock key: one migrator at a time
@@ -47,7 +48,7 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-class PostgresStore(GovernanceTables, DirectoryTables):
+class PostgresStore(WebTables, GovernanceTables, DirectoryTables):
     def __init__(self, url: str, *, read_only: bool = False):
         self.path = redact(url)
         try:
@@ -111,6 +112,11 @@ class PostgresStore(GovernanceTables, DirectoryTables):
     @contextmanager
     def background_work(self, processes: int) -> Iterator[None]:
         yield  # the server has its own cores
+
+    @contextmanager
+    def analysis_memory(self) -> Iterator[None]:
+        """Nothing to do: the server manages its own memory (see `DuckDBStore.analysis_memory`)."""
+        yield
 
     def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL settles its own log."""
@@ -266,8 +272,9 @@ class PostgresStore(GovernanceTables, DirectoryTables):
         sql, params = usage_sql(query, placeholder="%s", list_agg="array_agg")
         return [usage_row(r) for r in self.con.execute(sql, params).fetchall()]
 
-    def iter_usage(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[UsageEvent]:
-        where_sql, params = where(*time_bounds("ts", since, until, "%s"))
+    def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
+                   people: Sequence[str] | None = None) -> Iterator[UsageEvent]:
+        where_sql, params = where(*people_bounds(since, until, people, "%s"))
         return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
 
     def _iter_usage_where(self, where_sql: str, params: list[Any]) -> Iterator[UsageEvent]:
@@ -278,8 +285,9 @@ class PostgresStore(GovernanceTables, DirectoryTables):
                 values["ts"] = aware(values["ts"])
                 yield UsageEvent(**values)
 
-    def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[OutcomeEvent]:
-        where_sql, params = where(*time_bounds("ts", since, until, "%s"))
+    def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None,
+                      people: Sequence[str] | None = None) -> Iterator[OutcomeEvent]:
+        where_sql, params = where(*people_bounds(since, until, people, "%s"))
         return self._iter_outcomes_where(f"{where_sql} ORDER BY ts, id", params)
 
     def _iter_outcomes_where(self, where_sql: str, params: list[Any]) -> Iterator[OutcomeEvent]:

@@ -7,6 +7,7 @@ caller passes in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -57,6 +58,16 @@ def time_bounds(column: str, since: datetime | None, until: datetime | None,
     if until is not None:
         clauses.append(f"{column} < {placeholder}")
         params.append(naive_utc(until))
+    return clauses, params
+
+
+def people_bounds(since: datetime | None, until: datetime | None, people: Sequence[str] | None,
+                  placeholder: str = "?") -> tuple[list[str], list[Any]]:
+    """`time_bounds` on `ts`, and only these people's events when `people` is given (an empty list: none)."""
+    clauses, params = time_bounds("ts", since, until, placeholder)
+    if people is not None:
+        clauses.append(f"person IN ({', '.join([placeholder] * len(people))})" if people else "FALSE")
+        params.extend(people)
     return clauses, params
 
 
