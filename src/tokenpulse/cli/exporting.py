@@ -1,4 +1,4 @@
-"""`tokenpulse export`: every stored event as canonical NDJSON (`tokenpulse-events/1`)."""
+"""`tokenpulse export`: stored events as canonical NDJSON (the default), CSV, Parquet or FOCUS 1.2 CSV."""
 
 from __future__ import annotations
 
@@ -7,30 +7,32 @@ from datetime import date
 
 import click
 
-from ..events import encode_line
+from ..exports import FORMATS, write_export
 from ..reports import local_bounds
 from .app import App
-from .options import parse_day, resolve_day
+from .importing import apply_pricing_flags
+from .options import discount_option, parse_day, resolve_day
 
 
 @click.command("export")
-@click.option("--format", "format_", type=click.Choice(["ndjson"]), default="ndjson", show_default=True)
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="ndjson", show_default=True,
+              help="ndjson re-imports with `import`; csv and parquet: one row per usage event; "
+                   "focus: FOCUS 1.2 cost and usage rows per UTC day, person, tool and model.")
 @click.option("--since", "-s", callback=lambda c, p, v: parse_day(v), metavar="DATE")
 @click.option("--until", "-u", callback=lambda c, p, v: parse_day(v), metavar="DATE")
 @click.option("--tz", "tz", metavar="ZONE", help="Time zone of --since/--until (default: the tz setting).")
+@click.option("--person", "people", multiple=True, metavar="ID", help="Only this person's events; repeatable.")
+@discount_option
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="File to write (default: stdout).")
 @click.pass_obj
 def export_cmd(app: App, format_: str, since: date | str | None, until: date | str | None, tz: str | None,
-               output) -> None:
-    """Write stored usage and outcome events as canonical NDJSON (re-importable with `import`)."""
+               people: tuple[str, ...], discount: str | None, output) -> None:
+    """Write stored events (NDJSON: usage and outcomes, re-importable with `import`)."""
+    apply_pricing_flags(app, (), discount)
     tz = tz or app.settings.tz
     start, end = local_bounds(tz, resolve_day(since, tz), resolve_day(until, tz))
-    store = app.store
     out = output if output is not None else sys.stdout.buffer
-    for event in store.iter_usage(start, end):
-        out.write(encode_line(event))
-    for outcome in store.iter_outcomes(start, end):
-        out.write(encode_line(outcome))
+    write_export(app.store, format_, out, start, end, people=people or None, discount=app.discount, tz=tz)
     out.flush()
 
 
