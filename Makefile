@@ -26,18 +26,20 @@ $(CCUSAGE):
 	mkdir -p .peers/ccusage
 	cd .peers/ccusage && npm init -y >/dev/null && npm install --no-audit --no-fund --save-exact ccusage@20.0.24 >/dev/null
 
-# The demo organisation (300 people, 45 days, labelled personas) on the embedded store, and what it shows:
-# the month's spend, the depth of each team's usage, the month-end forecast, and the insights (flags with
-# their evidence, and the conversation queue). (The dashboard that will
-# serve it is a later issue; until then the demo prints.)
+# The demo organisation (300 people, 45 days, labelled personas) on the embedded store: what it shows in the
+# terminal (the month's spend, depth per team, the month-end forecast, the insights and the conversation
+# queue), then the dashboard, served until Ctrl-C. Sign in with the admin key or the one-time links it prints.
+DEMO_PORT ?= 8787
 demo: $(STAMP)
 	rm -rf $(DEMO_HOME) && mkdir -p $(DEMO_HOME)
 	printf '[insights]\nexpected_monthly_usd = {claude_code = 200}\n' > $(DEMO_HOME)/tokenpulse.toml
-	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse demo --seed 1
+	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse demo --seed 1 --sign-in http://127.0.0.1:$(DEMO_PORT)
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse report monthly --no-import --tz UTC --discount 15%
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse depth --by team --no-import --tz UTC
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse forecast --by team --no-import --tz UTC
 	TOKENPULSE_HOME=$(DEMO_HOME) $(BIN)/tokenpulse insights --no-import --tz UTC
+	@echo "The dashboard: http://127.0.0.1:$(DEMO_PORT)/ (sign in with the key or a link printed above; Ctrl-C stops it)"
+	TOKENPULSE_HOME=$(DEMO_HOME) TOKENPULSE_TZ=UTC $(BIN)/tokenpulse serve --port $(DEMO_PORT)
 
 test: $(STAMP) peers
 	$(BIN)/ruff check src tests bench

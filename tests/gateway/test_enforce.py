@@ -143,3 +143,29 @@ def test_budget_alerts_fire_once_per_threshold_and_period(store) -> None:
             == [80, 100]
 
     asyncio.run(scenario())
+
+
+def test_budgets_and_breaker_settings_saved_in_the_dashboard_replace_the_files(store) -> None:
+    async def scenario() -> None:
+        clock = Clock(START)
+        rules = [BudgetRule(limit_micros=1_000_000, each="person", tool="claude_code")]
+        enforcer, _ = make(store, clock, budgets=rules, breaker={"loop_repeats": False, "rate_usd": False})
+        assert [(b.scope, b.limit_micros) for b in enforcer.budgets_for("alice@example.com", "payments", None)] == [
+            ("person:alice@example.com|tool:claude_code", 1_000_000)]
+        # An admin saves a team budget and a lower loop threshold; the gateway reloads them with the overrides.
+        store.set_org_setting("budgets", [{"team": "payments", "usd": "2.5"}], "root@example.com", START)
+        store.set_org_setting("breaker", {"loop_repeats": 3, "rate_usd": False}, "root@example.com", START)
+        await enforcer.load_overrides()
+        assert [(b.scope, b.limit_micros) for b in enforcer.budgets_for("alice@example.com", "payments", None)] == [
+            ("team:payments", 2_500_000)]
+        assert enforcer.policy.loop_repeats == 3
+        # The third identical prompt trips the breaker (the file's policy had loop detection off).
+        kinds = []
+        for _ in range(4):
+            admission = enforcer.admit(ask())
+            kinds.append(admission.refused.kind if admission.refused else None)
+            if admission.refused is None:
+                enforcer.settle(admission, 1_000)
+        assert kinds == [None, None, "circuit_breaker_tripped", "circuit_breaker_tripped"]
+
+    asyncio.run(scenario())

@@ -58,6 +58,7 @@ def _register() -> None:
         importing,
         insights,
         keys,
+        login,
         outcomes,
         people,
         prices,
@@ -67,7 +68,7 @@ def _register() -> None:
     )
 
     for module in (importing, report, depth, outcomes, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
-                   people, demo):
+                   login, people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -34,7 +34,8 @@ def serve(app: App, host: str | None, port: int | None, decode_workers: int | No
     options = serve_settings(settings, host=host, port=port, decode_workers=decode_workers, max_body_mb=max_body_mb,
                              gateway=with_gateway)
     label = describe_location(settings.db)
-    service = open_service(options, app.book, app.price_files, lambda: open_store(settings.db), settings.tz, label)
+    service = open_service(options, app.book, app.price_files, lambda: open_store(settings.db), settings.tz, label,
+                           config=settings)
     if options.gateway:
         from ..gateway.run import build
         from ..gateway.settings import gateway_settings

@@ -533,12 +533,43 @@ def write(org: DemoOrg, folder: Path) -> list[Path]:
 
 
 def load(org: DemoOrg, store: Any, chunk: int = 50_000) -> None:
-    """Put the demo into a store: the directory first (so every event has its owner), then the events."""
+    """Put the demo into a store: the directory first (so every event has its owner), then the events, then
+    the breaker incidents the gateway would have recorded."""
     store.save_people(org.people)
     for part in _chunks(org.usage, chunk):
         store.write_batch(part)
     for part in _chunks(org.outcomes, chunk):
         store.write_batch([], part)
+    for incident in breaker_incidents(org):
+        store.record_incident(incident)
+
+
+LOOP_TRIP_REPEATS = 12
+"""The gateway's default `loop_repeats`: the breaker trips on the 12th identical prompt."""
+
+
+def breaker_incidents(org: DemoOrg) -> list[Any]:
+    """The loop trips of the runaway agents (one per looping day): re-enabled by the person with a reason,
+    except on the demo's last day, where the trip is still open."""
+    from ..store.governance import Incident
+
+    repeats: dict[tuple[str, date, str], list[datetime]] = {}
+    for e in org.usage:
+        if e.person and e.prompt_hash and org.personas.get(e.person) == "runaway_agent":
+            repeats.setdefault((e.person, e.ts.date(), e.prompt_hash), []).append(e.ts)
+    incidents = []
+    for (person, day, prompt), times in sorted(repeats.items()):
+        if len(times) < LOOP_TRIP_REPEATS:
+            continue
+        tripped = sorted(times)[LOOP_TRIP_REPEATS - 1]
+        incident = Incident(person, day.isoformat(), "loop", tripped, {
+            "prompt_hash": prompt, "repeats": LOOP_TRIP_REPEATS, "requests_that_day": len(times)},
+            id=f"demo-{person}-{day}")
+        if day != org.end:
+            incident.reenabled_at, incident.reenabled_by = tripped + timedelta(minutes=25), person
+            incident.reenable_reason = "my agent was stuck retrying a failing test; fixed the prompt"
+        incidents.append(incident)
+    return incidents
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

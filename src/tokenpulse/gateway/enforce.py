@@ -345,14 +345,30 @@ class Enforcer:
         now = self.clock()
         periods = sorted({period_id(kind, now, self.tz) for kind in ("day", "month")})
 
-        def read(store: Any) -> dict[tuple[str, str], int]:
+        def read(store: Any) -> tuple[dict[tuple[str, str], int], dict[str, Any]]:
             raised: dict[tuple[str, str], int] = {}
             for period in periods:
                 for o in store.overrides_for(period):
                     raised[(o.scope, o.period)] = raised.get((o.scope, o.period), 0) + o.raise_micros
-            return raised
+            saved = store.org_settings() if hasattr(store, "org_settings") else {}
+            return raised, saved
 
-        self._overrides = await self.read_store(read)
+        self._overrides, saved = await self.read_store(read)
+        self.apply_saved_policy(saved)
+
+    def apply_saved_policy(self, saved: dict[str, Any]) -> None:
+        """Budgets and breaker settings an admin saved in the dashboard replace the file's (checked when they
+        were saved; a value that no longer parses is logged and the current policy kept)."""
+        from .settings import budget_rule
+
+        try:
+            if "budgets" in saved:
+                self.settings.budgets = [budget_rule(rule, i) for i, rule in enumerate(saved["budgets"], start=1)]
+            if "breaker" in saved:
+                self.settings.breaker = dict(saved["breaker"])
+                self.policy = breaker_policy(self.settings)
+        except ConfigError as exc:
+            log.error("ignoring the saved policy: %s", exc)
 
     # --- self-service ---------------------------------------------------------------------------
 

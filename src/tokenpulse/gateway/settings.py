@@ -101,7 +101,7 @@ def gateway_settings(settings: Settings, **flags: Any) -> GatewaySettings:
     out = section_settings(GatewaySettings, settings, "gateway", **flags)
     table = settings.tables.get("gateway", {})
     out.tz = out.tz or settings.tz
-    out.budgets = [_budget(rule, i) for i, rule in enumerate(table.get("budgets", []), start=1)]
+    out.budgets = [budget_rule(rule, i) for i, rule in enumerate(table.get("budgets", []), start=1)]
     breaker = table.get("breaker", {})
     if not isinstance(breaker, dict):
         raise ConfigError("[gateway.breaker] must be a table")
@@ -120,7 +120,7 @@ def usd_to_micros(value: Any, where: str) -> int:
     return micros
 
 
-def _budget(rule: Any, number: int) -> BudgetRule:
+def budget_rule(rule: Any, number: int) -> BudgetRule:
     where = f"[[gateway.budgets]] #{number}"
     if not isinstance(rule, dict):
         raise ConfigError(f"{where} must be a table")

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..config import Settings
 from ..pricing import PriceBook
 from ..store import Store
 from . import pipeline
@@ -43,6 +44,8 @@ class Service:
     pool: ProcessPoolExecutor | None = None
     gateway: Callable[[Writer], Any] | None = None
     """Builds the metering gateway to mount beside the collector, sharing its writer (`serve --gateway`)."""
+    config: Settings | None = None
+    """The whole configuration (the dashboard's policy defaults come from it)."""
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self.writer, self.settings.key_cache_seconds)
@@ -105,18 +108,27 @@ def create_app(service: Service) -> web.Application:
         await service.stop()
 
     from ..gateway.service import is_gateway_path, mount
+    from ..web import actions
+    from ..web import routes as dashboard_routes
+    from ..web.auth import cookie_key
+    from ..web.state import DASHBOARD, Dashboard
 
-    mounted = service.gateway is not None
-    app = web.Application(middlewares=[measure, errors_middleware,
-                                       auth_middleware(service.keys, is_gateway_path if mounted else lambda p: False)],
-                          client_max_size=service.settings.max_body_bytes)
+    gateway = service.gateway(service.writer) if service.gateway is not None else None
+    dashboard = Dashboard(service.writer.read, service.config or Settings(), tz=service.tz,
+                          enforcer=gateway.enforcer if gateway is not None else None)
+    app = web.Application(middlewares=[measure, errors_middleware, auth_middleware(
+        service.keys, is_gateway_path if gateway is not None else lambda p: False,
+        cookie_key=lambda request: cookie_key(request, dashboard.sessions), is_open=actions.is_open,
+        sign_in_path="/login")], client_max_size=service.settings.max_body_bytes)
     app[SERVICE] = service
+    app[DASHBOARD] = dashboard
     routes.add_routes(app)
+    dashboard_routes.add_routes(app)
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    if service.gateway is not None:
-        mount(app, service.gateway(service.writer))
+    if gateway is not None:
+        mount(app, gateway)
     return app
 
 
@@ -130,10 +142,11 @@ def run(service: Service, *, on_listening: Callable[[str], None] | None = None) 
 
 
 def open_service(settings: ServeSettings, book: PriceBook, price_files: list[Path],
-                 open_store: Callable[[], Store], tz: str, store_label: str) -> Service:
+                 open_store: Callable[[], Store], tz: str, store_label: str, config: Settings | None = None
+                 ) -> Service:
     metrics = ServiceMetrics()
     writer = Writer(open_store, max_pending_events=settings.max_pending_events,
                     max_group_events=settings.max_group_events, busy_processes=settings.workers,
                     on_commit=metrics.on_commit)
     return Service(settings=settings, book=book, price_files=price_files, writer=writer, tz=tz,
-                   store_label=store_label, metrics=metrics)
+                   store_label=store_label, metrics=metrics, config=config)

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -49,19 +50,30 @@ class KeyCache:
         self._known.clear()
 
 
-def auth_middleware(keys: KeyCache, authenticates_itself: Callable[[str], bool] = lambda path: False
+def auth_middleware(keys: KeyCache, authenticates_itself: Callable[[str], bool] = lambda path: False,
+                    cookie_key: Callable[[web.Request], Awaitable[ApiKey | None]] | None = None,
+                    is_open: Callable[[str], bool] = lambda path: False, sign_in_path: str | None = None,
                     ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """`authenticates_itself(path)`: routes that check keys their own way (a gateway mounted in the service)."""
+    """`authenticates_itself(path)`: routes that check keys their own way (a gateway mounted in the service).
+    `cookie_key`: the key a signed-in browser acts with, asked when a request carries no key. `is_open(path)`:
+    routes anyone may reach (sign-in). Pages asked for by a browser without credentials are sent to
+    `sign_in_path`; everything else gets 401."""
     @web.middleware
     async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                          ) -> web.StreamResponse:
-        if request.path in OPEN_PATHS or authenticates_itself(request.path):
+        if request.path in OPEN_PATHS or authenticates_itself(request.path) or is_open(request.path):
             return await handler(request)
         secret = bearer_token(request.headers.get("Authorization"))
         challenge = {"WWW-Authenticate": 'Bearer realm="tokenpulse"'}
         if secret is None:
+            key = await cookie_key(request) if cookie_key is not None else None
+            if key is not None:
+                request["key"] = key
+                return await handler(request)
+            if sign_in_path and request.method == "GET" and _wants_page(request):
+                raise web.HTTPSeeOther(f"{sign_in_path}?next={quote(request.path_qs, safe='')}")
             raise RequestError("missing credentials: send `Authorization: Bearer <key>` (an ingest token or "
-                               "personal key from `tokenpulse keys create`)", 401, headers=challenge)
+                               "personal key from `tokenpulse keys create`) or sign in", 401, headers=challenge)
         key = await keys.lookup(secret)
         if key is None:
             raise RequestError("unknown key: check the token, or create one with `tokenpulse keys create`",
@@ -71,6 +83,11 @@ def auth_middleware(keys: KeyCache, authenticates_itself: Callable[[str], bool] 
         request["key"] = key
         return await handler(request)
     return middleware
+
+
+def _wants_page(request: web.Request) -> bool:
+    return not request.path.startswith(("/api/", "/v1/", "/metrics")) and "text/html" in request.headers.get(
+        "Accept", "text/html")
 
 
 def require(request: web.Request, action: str) -> ApiKey:

@@ -1,0 +1,148 @@
+"""Each page's numbers on a small hand-built store, worked out by hand: totals and depth, the daily series,
+team rows, outcomes per dollar, budgets with their spend, and what a viewer's scope leaves out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tokenpulse.errors import RequestError
+from tokenpulse.events import OutcomeEvent, UsageEvent
+from tokenpulse.people import Person
+from tokenpulse.pricing import Discount
+from tokenpulse.web import data
+from tokenpulse.web.access import viewer_for
+
+PEOPLE = [Person("mia@x.io", team="payments", role="manager"),
+          Person("ann@x.io", team="payments", manager="mia@x.io"),
+          Person("cy@x.io", team="search")]
+DAY = datetime(2026, 11, 10, 12, tzinfo=UTC)
+
+
+def _usage(id: str, ts: datetime, person: str, cost: int, *, tool: str = "claude_code", provider: str = "anthropic",
+           inp: int = 1_000, out: int = 500, cache: int = 8_500) -> UsageEvent:
+    return UsageEvent(id=id, ts=ts, tool=tool, provider=provider, model="m", person=person, input_tokens=inp,
+                      output_tokens=out, cache_read_tokens=cache, session=f"s-{person}", cost_micros=cost,
+                      priced_model="m", price_version="t", source="import", confidence="metered")
+
+
+@pytest.fixture
+def filled(any_store):
+    store = any_store
+    store.save_people(PEOPLE)
+    store.write_batch([
+        _usage("1", DAY, "ann@x.io", 3_000_000),
+        _usage("2", DAY + timedelta(days=1), "ann@x.io", 1_000_000, tool="codex", provider="openai"),
+        _usage("3", DAY, "mia@x.io", 500_000),
+        _usage("4", DAY, "cy@x.io", 7_000_000),
+    ], [OutcomeEvent(id="o1", ts=DAY, person="ann@x.io", tool="claude_code", type="commit", count=2),
+        OutcomeEvent(id="o2", ts=DAY, person="ann@x.io", tool="claude_code", type="pull_request", count=1),
+        OutcomeEvent(id="o3", ts=DAY, person="cy@x.io", tool="claude_code", type="commit", count=7)])
+    store.refresh_rollups()
+    return store
+
+
+def view(person: str | None, visibility: str = "team", **kwargs) -> data.View:
+    viewer = viewer_for(person or "admin-key:tpa_x", person, PEOPLE, admin=person is None)
+    return data.View(viewer=viewer, visibility=visibility, tz="UTC", first=date(2026, 11, 9),
+                     last=date(2026, 11, 12), people={p.person: p for p in PEOPLE}, **kwargs)
+
+
+def test_the_overview_of_a_team_sums_its_people_only(filled) -> None:
+    result = data.overview(filled, view("ann@x.io", discount=Discount.parse("anthropic=10%")), today=date(2026, 11, 12))
+    totals = result["totals"]
+    # ann 3.00 + 1.00, mia 0.50: cy (search) is outside an engineer's `team` scope.
+    assert totals["spend_micros"] == 4_500_000 and totals["requests"] == 3
+    assert totals["effective_usd"] == Decimal("4.15")  # 3.50 anthropic at 10 % off, 1.00 openai at list
+    assert totals["tokens"] == 30_000 and totals["cost_per_mtok_usd"] == Decimal(150)
+    assert totals["mean_context_tokens"] == 9_500 and totals["cache_read_share"] == round(8_500 / 9_500, 4)
+    assert result["daily"]["days"] == ["2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12"]
+    assert result["daily"]["spend_micros"] == {"claude_code": [0, 3_500_000, 0, 0], "codex": [0, 0, 1_000_000, 0]}
+    assert result["outcomes"]["commits"] == 2 and result["outcomes"]["commits_per_100_usd"] == round(200 / 4.5, 2)
+    assert [(t["team"], t["people"], t["spend_micros"]) for t in result["teams"]] == [("payments", 2, 4_500_000)]
+
+
+def test_an_admin_sees_every_team_and_a_team_filter_narrows_it(filled) -> None:
+    everyone = data.overview(filled, view(None), today=date(2026, 11, 12))
+    assert everyone["totals"]["spend_micros"] == 11_500_000
+    assert [(t["team"], t["spend_micros"]) for t in everyone["teams"]] == [("payments", 4_500_000),
+                                                                         ("search", 7_000_000)]
+    search = data.overview(filled, view(None), team="search", today=date(2026, 11, 12))
+    assert search["totals"]["spend_micros"] == 7_000_000 and search["teams"] == []
+    with pytest.raises(RequestError) as refused:
+        data.overview(filled, view("ann@x.io"), team="search")
+    assert refused.value.status == 403
+
+
+def test_the_directory_lists_what_the_policy_allows_in_team_and_name_order(filled) -> None:
+    def listed(person: str | None, visibility: str, **kwargs) -> list[str]:
+        return [r["person"] for r in data.directory(filled, view(person, visibility), **kwargs)["people"]]
+
+    assert listed("ann@x.io", "team") == ["ann@x.io", "mia@x.io"]
+    assert listed("ann@x.io", "private") == ["ann@x.io"]
+    assert listed("ann@x.io", "transparent") == ["ann@x.io", "mia@x.io", "cy@x.io"]
+    assert listed(None, "private", sort="-spend") == ["cy@x.io", "ann@x.io", "mia@x.io"]
+    assert listed(None, "private", query="CY") == ["cy@x.io"]
+    rows = data.directory(filled, view("ann@x.io", "transparent"))["people"]
+    # Flags are private: a peer's are not shown even when totals are.
+    assert [r["flags"] for r in rows] == [[], None, None]
+
+
+def test_a_profile_has_budgets_with_their_spend_and_hides_what_is_private(filled) -> None:
+    budgets = [{"each": "person", "tool": "claude_code", "usd": 10}, {"team": "payments", "usd": 100}]
+    result = data.profile(filled, view("ann@x.io", budgets=budgets, expected_monthly_usd={"claude_code": "200"}),
+                          "ann@x.io", today=date(2026, 11, 12))
+    assert result["expected_usage"] == [{"tool": "claude_code", "expected_usd": Decimal(200),
+                                         "month_spend_usd": Decimal(3), "month": "2026-11"}]
+    assert [(b["scope"], b["spent_micros"], b["limit_micros"], b["used_share"]) for b in result["budgets"]] == [
+        ("person:ann@x.io|tool:claude_code", 3_000_000, 10_000_000, 0.3),
+        ("team:payments", 4_500_000, 100_000_000, 0.045)]
+    assert [s["session"] for s in result["sessions"]] == ["s-ann@x.io"]
+    assert result["outcomes"]["pull_requests"] == 1
+    # Her manager sees her profile and her conversation items, but not her sessions.
+    managed = data.profile(filled, view("mia@x.io"), "ann@x.io", today=date(2026, 11, 12))
+    assert managed["sessions"] is None and managed["conversations"] == [] and managed["incidents"] == []
+    # A peer under `transparent` sees the totals, not the items or incidents.
+    peer = data.profile(filled, view("cy@x.io", "transparent"), "ann@x.io", today=date(2026, 11, 12))
+    assert peer["totals"]["spend_micros"] == 4_000_000
+    assert (peer["sessions"], peer["conversations"], peer["incidents"]) == (None, None, None)
+    # Out of scope and unknown give the same answer.
+    for who in ("ann@x.io", "nobody@x.io"):
+        with pytest.raises(RequestError) as hidden:
+            data.profile(filled, view("cy@x.io"), who)
+        assert hidden.value.status == 404
+
+
+def test_the_directory_comes_in_pages_in_every_order(filled) -> None:
+    def page(sort: str, n: int) -> tuple[list[str], int, int]:
+        result = data.directory(filled, view(None), sort=sort, page=n, per_page=2)
+        return [r["person"] for r in result["people"]], result["pages"], result["total"]
+
+    assert page("team", 1) == (["ann@x.io", "mia@x.io"], 2, 3)
+    assert page("team", 2) == (["cy@x.io"], 2, 3)
+    assert page("-spend", 1) == (["cy@x.io", "ann@x.io"], 2, 3)
+    assert page("-spend", 2) == (["mia@x.io"], 2, 3)
+    # Figures are the same whichever page a person lands on.
+    by_name = data.directory(filled, view(None), sort="name", per_page=1, page=1)["people"][0]
+    assert (by_name["person"], by_name["spend_micros"], by_name["outcomes"]["commits"]) == ("ann@x.io", 4_000_000, 2)
+    with pytest.raises(RequestError):
+        data.directory(filled, view(None), page=0)
+
+
+def test_the_conversation_queue_comes_in_pages_within_the_viewers_scope(filled) -> None:
+    from tokenpulse.store.governance import ConversationItem
+
+    made = datetime(2026, 11, 12, tzinfo=UTC)
+    filled.save_conversations([ConversationItem(id=f"2026-11:{p}", period="2026-11", person=p, team=t,
+                                                reasons=["top_spender"], evidence={"flags": []}, status="open",
+                                                created_at=made, updated_at=made)
+                               for p, t in (("ann@x.io", "payments"), ("cy@x.io", "search"), ("mia@x.io", "payments"))])
+    everyone = data.conversations(filled, view(None), per_page=2)
+    assert ([i["person"] for i in everyone["items"]], everyone["pages"], everyone["counts"]) == (
+        ["ann@x.io", "cy@x.io"], 2, {"open": 3})
+    assert [i["person"] for i in data.conversations(filled, view(None), page=2, per_page=2)["items"]] == ["mia@x.io"]
+    # Mia leads payments: her team's items (hers included), not search's; Ann sees her own only.
+    assert [i["person"] for i in data.conversations(filled, view("mia@x.io"))["items"]] == ["ann@x.io", "mia@x.io"]
+    assert [i["person"] for i in data.conversations(filled, view("ann@x.io"))["items"]] == ["ann@x.io"]
