@@ -48,3 +48,23 @@ def test_insights_json_is_stable_when_there_is_nothing() -> None:
                       "--no-import"))
     assert data == {"since": "2026-11-01", "until": "2026-11-30", "timezone": "UTC", "team": None, "flags": [],
                     "conversations": []}
+
+
+def test_the_expected_usage_saved_in_the_dashboard_is_the_floor_insights_watch(tmp_path: Path) -> None:
+    """No [insights] table in the file: the floor an admin saved in the dashboard's policies is the line
+    threshold_calibration measures calibrators against."""
+    from datetime import UTC, datetime
+
+    from tokenpulse.store.duckdb import DuckDBStore
+
+    ok("demo", "--people", "120", "--seed", "2", "--end", "2026-11-30")
+    store = DuckDBStore(Path(os.environ["TOKENPULSE_HOME"]) / "tokenpulse.duckdb")
+    try:
+        store.set_org_setting("expected_monthly_usd", {"claude_code": "200"}, "admin", datetime.now(UTC))
+    finally:
+        store.close()
+    data = as_json(ok("insights", "--json", "--since", "2026-10-17", "--until", "2026-11-30", "--tz", "UTC",
+                      "--no-import"))
+    lines = [(m["threshold"], m["threshold_usd"]) for f in data["flags"] if f["detector"] == "threshold_calibration"
+             for m in f["evidence"]["months"]]
+    assert lines and set(lines) == {("expected_minimum", "200.000000")}

@@ -83,15 +83,18 @@ def test_browser_sessions_expire_and_end(any_store) -> None:
 
 def test_a_shared_session_can_be_revoked_and_its_owner_is_known(any_store) -> None:
     _load(any_store)
-    assert any_store.session_owner("s2") == "ann@x.io" and any_store.session_owner("nope") is None
+    span = any_store.session_span("s2")
+    assert (span.owner, span.first_hour, span.last_hour) == ("ann@x.io", datetime(2026, 11, 4, 0, 0),
+                                                             datetime(2026, 11, 4, 0, 0))
+    assert any_store.session_span("nope") is None
     any_store.add_share("t1", "s2", "ann@x.io", T0)
     share = any_store.share("t1")
     assert (share.session, share.person) == ("s2", "ann@x.io")
     assert any_store.shared_sessions("ann@x.io") == {"s2"}
     any_store.revoke_shares("s2", "ann@x.io", T0 + timedelta(hours=1))
     assert any_store.share("t1") is None and any_store.shared_sessions("ann@x.io") == set()
-    assert [e.id for e in any_store.session_usage("s1")] == ["a1"]
-    assert [o.id for o in any_store.session_outcomes("s1")] == ["o1"]
+    assert [e.id for e in any_store.session_usage(any_store.session_span("s1"))] == ["a1"]
+    assert [o.id for o in any_store.session_outcomes(any_store.session_span("s1"))] == ["o1"]
 
 
 def test_org_settings_keep_their_json_shape(any_store) -> None:

@@ -62,6 +62,8 @@ class Visitor:
     def sign_in_with_key(self, key: str) -> None:
         self.page.goto(self.server.url + "/")
         assert self.page.url.startswith(self.server.url + "/login"), "an anonymous visit goes to sign-in"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{self.name}-sign-in.png"))
         self.page.fill("input[name=key]", key)
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state()
@@ -109,6 +111,18 @@ def test_an_engineer_sees_their_team_their_own_sessions_and_no_one_elses(browser
         me.page.wait_for_load_state()
         assert "/sessions/" in me.page.url and "Context" in me.text()
         me.open(me.page.url.removeprefix(demo_server.url), "session")
+        # Share it by link; a colleague signed in elsewhere opens it, and the engineer can see that they did.
+        me.page.click("form[action$='/share'] button")
+        me.page.wait_for_load_state()
+        link = me.page.locator("code", has_text="/shared/").inner_text()
+        colleague = Visitor(browser, demo_server, "colleague")
+        try:
+            colleague.sign_in_with_key(demo_server.keys["manager"])
+            assert colleague.open(link, "shared-session") == 200
+            assert "shared by " + engineer in colleague.text() and "Prompts" not in colleague.text()
+        finally:
+            colleague.close()
+        assert me.open("/me/views", "views") == 200 and "view_shared_session" in me.text()
 
         # Someone else's session or profile, by URL: the same "not available" as for what does not exist.
         assert me.open(f"/sessions/{quote(their_session)}", "session-of-another") == 404
@@ -122,7 +136,7 @@ def test_an_engineer_sees_their_team_their_own_sessions_and_no_one_elses(browser
         me.page.wait_for_load_state()
         assert "load test I started on purpose" in me.text()
         for path, shot in (("/conversations", "conversations"), ("/incidents", "incidents"),
-                           ("/policies", "policies"), ("/me/views", "views"), (f"/exports?{PERIOD}", "exports")):
+                           ("/policies", "policies"), (f"/exports?{PERIOD}", "exports")):
             assert me.open(path, shot) == 200
         me.open("/incidents")
         assert other not in me.text()  # another team's incidents are not shown

@@ -146,3 +146,77 @@ def test_the_conversation_queue_comes_in_pages_within_the_viewers_scope(filled) 
     # Mia leads payments: her team's items (hers included), not search's; Ann sees her own only.
     assert [i["person"] for i in data.conversations(filled, view("mia@x.io"))["items"]] == ["ann@x.io", "mia@x.io"]
     assert [i["person"] for i in data.conversations(filled, view("ann@x.io"))["items"]] == ["ann@x.io"]
+
+
+def test_outcomes_count_git_as_the_record_and_show_the_ai_assisted_share(filled) -> None:
+    """Claude Code's telemetry reports the commits it made; the same commits arrive again from git. The
+    dashboard counts them once (git), as `tokenpulse outcomes` does."""
+    filled.write_batch([], [
+        OutcomeEvent(id="g1", ts=DAY, person="cy@x.io", tool="git", type="commit", count=5, source="git",
+                     extra={"ai_assisted": True}),
+        OutcomeEvent(id="g2", ts=DAY, person="cy@x.io", tool="git", type="lines_added", count=300, source="git",
+                     extra={"ai_assisted": True}),
+        OutcomeEvent(id="g3", ts=DAY, person="cy@x.io", tool="git", type="lines_added", count=100, source="git",
+                     extra={"ai_assisted": False}),
+    ])
+    result = data.profile(filled, view(None), "cy@x.io", today=date(2026, 11, 12))
+    outcomes = result["outcomes"]
+    # git has commits for cy: its 5 count, not the 7 from telemetry; 300 of 400 changed lines were assisted.
+    assert (outcomes["commits"], outcomes["lines_added"], outcomes["ai_assisted_share"]) == (5, 400, 0.75)
+    assert outcomes["commits_per_100_usd"] == round(5 * 100 / 7, 2)
+    org = data.overview(filled, view(None), today=date(2026, 11, 12))
+    assert org["outcomes"]["commits"] == 2 + 5
+
+
+def test_the_sql_outcome_totals_follow_the_outcomes_modules_rules(filled) -> None:
+    """The dashboard counts outcomes per person in SQL (fast for 30,000 people); `tokenpulse outcomes` in
+    Python. On a mix of git and telemetry, marked and unmarked lines, both give the same figures."""
+    from tokenpulse.insights.outcomes import AI_LINE_TOOLS, counted
+
+    def o(id: str, person: str, type: str, count: int, *, git: bool, ai: bool | None = None,
+          tool: str = "claude_code") -> OutcomeEvent:
+        return OutcomeEvent(id=id, ts=DAY, person=person, tool="git" if git else tool, type=type, count=count,
+                            source="git" if git else "otlp", extra=None if ai is None else {"ai_assisted": ai})
+
+    filled.write_batch([], [
+        # ann: telemetry lines only (Claude Code's count as AI-assisted; cursor's do not).
+        o("t1", "ann@x.io", "lines_added", 40, git=False), o("t2", "ann@x.io", "lines_added", 10, git=False,
+                                                              tool="cursor"),
+        # mia: git lines (one marked commit) and more telemetry AI lines than git marked: the larger, capped.
+        o("m1", "mia@x.io", "lines_added", 30, git=True, ai=True), o("m2", "mia@x.io", "lines_removed", 20, git=True,
+                                                                     ai=False),
+        o("m3", "mia@x.io", "lines_added", 45, git=False), o("m4", "mia@x.io", "commit", 4, git=False),
+        o("m5", "mia@x.io", "pull_request", 1, git=True),
+        # cy: git commits with telemetry commits too (git wins), telemetry lines beyond git's (capped).
+        o("c1", "cy@x.io", "commit", 3, git=True, ai=False), o("c2", "cy@x.io", "lines_added", 10, git=True, ai=False),
+        o("c3", "cy@x.io", "lines_added", 500, git=False),
+    ])
+    since, until = view(None).bounds
+    python = {p: (r.commits, r.pull_requests, r.lines_added, r.lines_removed, r.ai_lines)
+              for p, r in counted(filled, since, until).items()}
+    sql = {r["person"]: (r["commits"], r["pull_requests"], r["lines_added"], r["lines_removed"], r["ai_lines"])
+           for r in filled.outcome_totals(since, until, sorted(AI_LINE_TOOLS))}
+    assert sql == python
+    assert python == {"ann@x.io": (2, 1, 50, 0, 40), "mia@x.io": (4, 1, 30, 20, 45), "cy@x.io": (3, 0, 10, 0, 10)}
+    teams = {r["team"]: r["commits"] for r in filled.outcome_totals(since, until, sorted(AI_LINE_TOOLS), by="team")}
+    assert teams == {"payments": 6, "search": 3}
+
+
+def test_cached_figures_are_recomputed_after_a_write(filled) -> None:
+    from tokenpulse.web.state import QueryCache
+
+    commits = [0]
+    cache = QueryCache(lambda: commits[0])
+    store = cache.wrap(filled)
+    first = data.overview(store, view(None), today=date(2026, 11, 12))["totals"]["spend_micros"]
+    filled.write_batch([_usage("5", DAY, "cy@x.io", 1_000_000)])
+    filled.refresh_rollups()
+    # Until the writer reports the commit, the cached figures stand ...
+    assert data.overview(store, view(None), today=date(2026, 11, 12))["totals"]["spend_micros"] == first
+    commits[0] += 1
+    # ... after it, they are recomputed; a change made through the dashboard does the same.
+    assert data.overview(store, view(None), today=date(2026, 11, 12))["totals"]["spend_micros"] == first + 1_000_000
+    filled.write_batch([_usage("6", DAY, "cy@x.io", 2_000_000)])
+    filled.refresh_rollups()
+    cache.bump()
+    assert data.overview(store, view(None), today=date(2026, 11, 12))["totals"]["spend_micros"] == first + 3_000_000

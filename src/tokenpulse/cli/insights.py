@@ -14,11 +14,13 @@ from .render import console, print_json
 
 
 def expected_usage(app: App) -> dict[str, float]:
-    """The organisation's expected monthly spend per tool, in USD (`[insights] expected_monthly_usd`, e.g.
-    `{claude_code = 200}`): the floor `threshold_calibration` watches."""
+    """The organisation's expected monthly spend per tool, in USD: the floor `threshold_calibration` watches.
+    What an admin saved in the dashboard's policies wins over `[insights] expected_monthly_usd` (e.g.
+    `{claude_code = 200}`) in tokenpulse.toml."""
     from ..gateway.settings import usd_to_micros
+    from ..web.policy import effective, file_defaults
 
-    table = app.settings.tables.get("insights", {}).get("expected_monthly_usd", {})
+    table = effective(file_defaults(app.settings), app.store.org_settings())["expected_monthly_usd"]
     if not isinstance(table, dict):
         raise ConfigError("[insights] expected_monthly_usd must be a table of tool = USD")
     return {tool: usd_to_micros(usd, f"[insights] expected_monthly_usd.{tool}") / 1_000_000 for tool, usd in table.items()}

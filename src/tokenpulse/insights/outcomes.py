@@ -137,6 +137,31 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _sides(lines: Iterable[tuple[str, str, bool, bool, str | None, int]]) -> dict[str, tuple[_Counts, _Counts]]:
+    """Each person's git side and other side, from `store.outcome_lines`."""
+    sides: dict[str, tuple[_Counts, _Counts]] = {}
+    for person, kind, from_git, ai, tool, count in lines:
+        git, other = sides.setdefault(person, (_Counts(), _Counts()))
+        side = git if from_git else other
+        side.seen.add(kind)
+        if kind == "commit":
+            side.commits += count
+        elif kind == "pull_request":
+            side.pull_requests += count
+        else:
+            setattr(side, kind, getattr(side, kind) + count)
+            if ai or (not from_git and tool in AI_LINE_TOOLS):
+                side.ai_lines += count
+    return sides
+
+
+def counted(store: Any, since: datetime | None, until: datetime | None, *, scope: Any = None
+            ) -> dict[str, OutcomeRow]:
+    """Each person's outcomes under the counting rules (no spend: the caller has it), within `scope`."""
+    return {person: _person_row(person, None, 0, 0, git, other)
+            for person, (git, other) in _sides(store.outcome_lines(since, until, KINDS, scope=scope)).items()}
+
+
 def _person_row(person: str, team: str | None, spend: int, requests: int, git: _Counts, other: _Counts) -> OutcomeRow:
     """Apply the counting rules (module docstring) to one person's two sides."""
     def pick(kinds: tuple[str, ...]) -> _Counts:
@@ -195,19 +220,7 @@ def outcomes_per_dollar(store: Any, by: str = "person", *, since: datetime | Non
         raise ValueError(f"outcomes are by one of {', '.join(BY)}, not {by!r}")
     teams = store.person_teams()
     spend, requests = _spend(store, since, until, tz)
-    sides: dict[str, tuple[_Counts, _Counts]] = {}
-    for person, kind, from_git, ai, tool, count in store.outcome_lines(since, until, KINDS):
-        git, other = sides.setdefault(person, (_Counts(), _Counts()))
-        side = git if from_git else other
-        side.seen.add(kind)
-        if kind == "commit":
-            side.commits += count
-        elif kind == "pull_request":
-            side.pull_requests += count
-        else:
-            setattr(side, kind, getattr(side, kind) + count)
-            if ai or (not from_git and tool in AI_LINE_TOOLS):
-                side.ai_lines += count
+    sides = _sides(store.outcome_lines(since, until, KINDS))
     people = sorted(set(spend) | set(sides))
     if team is not None:
         people = [p for p in people if teams.get(p) == team]

@@ -115,7 +115,8 @@ def create_app(service: Service) -> web.Application:
 
     gateway = service.gateway(service.writer) if service.gateway is not None else None
     dashboard = Dashboard(service.writer.read, service.config or Settings(), tz=service.tz,
-                          enforcer=gateway.enforcer if gateway is not None else None)
+                          enforcer=gateway.enforcer if gateway is not None else None,
+                          generation=lambda: service.writer.commits)
     app = web.Application(middlewares=[measure, errors_middleware, auth_middleware(
         service.keys, is_gateway_path if gateway is not None else lambda p: False,
         cookie_key=lambda request: cookie_key(request, dashboard.sessions), is_open=actions.is_open,

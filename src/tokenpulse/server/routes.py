@@ -207,8 +207,19 @@ async def import_people(request: web.Request) -> web.Response:
     if errors and not people:
         raise RequestError(f"no row could be read ({len(errors)} rejected)", 400, rows)
     moved = await service.writer.read(lambda store: store.save_people(people))
+    _directory_changed(request)
     return json_response({"ok": not errors, "people": len(people), "reattributed_events": moved,
                           "rejected": len(errors), "errors": rows})
+
+
+def _directory_changed(request: web.Request) -> None:
+    """The dashboard reads the directory afresh (teams, managers) and recomputes its figures."""
+    from ..web.state import DASHBOARD
+
+    dashboard = request.app.get(DASHBOARD)
+    if dashboard is not None:
+        dashboard.directory.forget()
+        dashboard.changed()
 
 
 async def list_people(request: web.Request) -> web.Response:

@@ -90,6 +90,8 @@ class Writer:
         self.pending_events = 0
         self._incoming = 0
         self.backend = ""
+        self.commits = 0
+        """Write groups committed so far (readers that cache figures start afresh when it moves)."""
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ class Writer:
             for job in group:
                 self._commit(store, [job])
             return
+        self.commits += 1
         self._done(group)
         if self._on_commit:
             self._on_commit(len(group), size, time.perf_counter() - started)

@@ -159,9 +159,13 @@ class DirectoryTables:
             self._run("UPDATE prompts SET person = a.person FROM aliases a WHERE prompts.person = a.alias "
                       "AND prompts.ingested_at = ?", [now])
 
-    def prompts_of(self, person: str, since: datetime | None = None, limit: int = 1000) -> list[PromptEvent]:
-        """A person's own prompts, newest first (never anyone else's: the caller passes the owner)."""
+    def prompts_of(self, person: str, since: datetime | None = None, limit: int = 1000,
+                   session: str | None = None) -> list[PromptEvent]:
+        """A person's own prompts, newest first (never anyone else's: the caller passes the owner); of one
+        session when `session` is given."""
         clause, params = ("AND ts >= ?", [naive_utc(since)]) if since else ("", [])
+        if session is not None:
+            clause, params = f"{clause} AND session = ?", [*params, session]
         rows = self._rows(f"SELECT {', '.join(_PROMPT_COLUMNS)} FROM prompts WHERE person = ? {clause} "
                           f"ORDER BY ts DESC, id LIMIT {int(limit)}", [person, *params])
         return [PromptEvent(**{**dict(zip(_PROMPT_COLUMNS, r, strict=True)), "ts": aware(r[1])}) for r in rows]

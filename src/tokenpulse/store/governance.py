@@ -194,10 +194,13 @@ class GovernanceTables:
                           [(entry.id, naive_utc(entry.ts), entry.actor, entry.action, entry.subject,
                             _json(entry.detail))], "ON CONFLICT (id) DO NOTHING")
 
-    def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+    def audit_log(self, subject: str | None = None, limit: int = 1000, newest_first: bool = False
+                  ) -> list[AuditEntry]:
+        """Entries about `subject` (None: all), oldest first, or the `limit` newest first."""
         where, params = ("WHERE subject = ?", [subject]) if subject is not None else ("", [])
+        order = "ts DESC, id DESC" if newest_first else "ts, id"
         rows = self._rows(f"SELECT id, ts, actor, action, subject, detail FROM audit_log {where} "
-                          f"ORDER BY ts, id LIMIT {int(limit)}", params)
+                          f"ORDER BY {order} LIMIT {int(limit)}", params)
         return [AuditEntry(id=r[0], ts=aware(r[1]), actor=r[2], action=r[3], subject=r[4], detail=_dict(r[5]))
                 for r in rows]
 
@@ -273,14 +276,18 @@ class GovernanceTables:
             counts.setdefault(person, {})[kind] = int(total)
         return counts
 
-    def outcome_lines(self, since: datetime | None, until: datetime | None,
-                      kinds: Sequence[str]) -> list[tuple[str, str, bool, bool, str | None, int]]:
+    def outcome_lines(self, since: datetime | None, until: datetime | None, kinds: Sequence[str], *,
+                      scope: Any = None) -> list[tuple[str, str, bool, bool, str | None, int]]:
         """Outcome counts of `kinds` over [since, until) per (person, type, from git, marked AI-assisted, tool):
         what outcomes-per-dollar needs to keep git and telemetry apart (`extra.ai_assisted` is set by the git
-        source from commit trailers)."""
+        source from commit trailers). `scope` (a `store.web.Scope`): only those people's."""
         if not kinds:
             return []
         clauses, params = ["person IS NOT NULL", f"type IN ({', '.join('?' for _ in kinds)})"], list(kinds)
+        if scope is not None:
+            scope_sql, scope_params = scope.sql()
+            clauses.append(scope_sql)
+            params.extend(scope_params)
         if since is not None:
             clauses.append("ts >= ?")
             params.append(naive_utc(since))
@@ -292,6 +299,68 @@ class GovernanceTables:
                                      tool, sum(count)
                               FROM outcomes WHERE {' AND '.join(clauses)} GROUP BY 1, 2, 3, 4, 5""", params)
         return [(r[0], r[1], bool(r[2]), bool(r[3]), r[4], int(r[5])) for r in rows]
+
+    def outcome_totals(self, since: datetime | None, until: datetime | None, ai_tools: Sequence[str], *,
+                       scope: Any = None, by: str = "person") -> list[dict[str, Any]]:
+        """Commits, pull requests, lines and AI-assisted lines per person (or per team of the directory, `by`),
+        under the counting rules of `insights.outcomes` worked out per person in SQL (one pass, however many
+        people): for each kind, git is the record when the person has git outcomes of it; lines changed are
+        git's lines if git reported any, and AI-assisted lines then the larger of git's marked lines and the
+        AI tools' own telemetry lines (`ai_tools`), capped at the lines changed. `tests/web/test_data.py`
+        checks it against the Python rules."""
+        clauses, params = ["person IS NOT NULL",
+                           "type IN ('commit', 'pull_request', 'lines_added', 'lines_removed')"], []
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(naive_utc(since))
+        if until is not None:
+            clauses.append("ts < ?")
+            params.append(naive_utc(until))
+        if scope is not None:
+            scope_sql, scope_params = scope.sql()
+            clauses.append(scope_sql)
+            params.extend(scope_params)
+        tools = ", ".join("?" for _ in ai_tools) or "NULL"
+        ai = (f"(coalesce(extra->>'ai_assisted', 'false') = 'true' OR (source <> 'git' AND tool IN ({tools})))")
+
+        def side(kind: str, git: bool) -> str:
+            return f"coalesce(sum(n) FILTER (WHERE {'' if git else 'NOT '}git AND type = '{kind}'), 0)"
+
+        lines_git = f"({side('lines_added', True)} + {side('lines_removed', True)})"
+        per_person = f"""
+            WITH o AS (
+                SELECT person, type, source = 'git' AS git, sum(count) AS n,
+                       sum(count) FILTER (WHERE type IN ('lines_added', 'lines_removed') AND {ai}) AS ai
+                FROM outcomes WHERE {' AND '.join(clauses)} GROUP BY 1, 2, 3)
+            SELECT person,
+                   CASE WHEN bool_or(git AND type = 'commit') THEN {side('commit', True)}
+                        ELSE {side('commit', False)} END AS commits,
+                   CASE WHEN bool_or(git AND type = 'pull_request') THEN {side('pull_request', True)}
+                        ELSE {side('pull_request', False)} END AS pull_requests,
+                   bool_or(git AND type IN ('lines_added', 'lines_removed')) AS git_lines,
+                   {side('lines_added', True)} AS added_git, {side('lines_added', False)} AS added_other,
+                   {side('lines_removed', True)} AS removed_git, {side('lines_removed', False)} AS removed_other,
+                   {lines_git} AS lines_git,
+                   coalesce(sum(ai) FILTER (WHERE git), 0) AS ai_git, coalesce(sum(ai) FILTER (WHERE NOT git), 0) AS ai_other
+            FROM o GROUP BY person"""
+        picked = """
+            SELECT person, commits, pull_requests,
+                   CASE WHEN git_lines THEN added_git ELSE added_other END AS lines_added,
+                   CASE WHEN git_lines THEN removed_git ELSE removed_other END AS lines_removed,
+                   CASE WHEN git_lines THEN least(lines_git, greatest(ai_git, ai_other)) ELSE ai_other END AS ai_lines
+            FROM per_person"""
+        measures = "commits, pull_requests, lines_added, lines_removed, ai_lines"
+        if by == "team":
+            sql = (f"WITH per_person AS ({per_person}), picked AS ({picked}) "
+                   f"SELECT p.team, {', '.join(f'sum({m})' for m in measures.split(', '))} "
+                   "FROM picked LEFT JOIN people p USING (person) GROUP BY 1")
+        elif by == "person":
+            sql = f"WITH per_person AS ({per_person}) {picked}"
+        else:
+            raise ValueError(f"outcome totals are by person or team, not {by!r}")
+        rows = self._rows(sql, [*ai_tools, *params])
+        return [{by: r[0], **{m: int(v or 0) for m, v in zip(measures.split(", "), r[1:], strict=True)}}
+                for r in rows]
 
     def spend_breakdown(self, since: datetime, until: datetime,
                         people: Sequence[str] | None = None) -> list[tuple[Any, ...]]:

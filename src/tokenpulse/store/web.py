@@ -32,6 +32,15 @@ class WebSession:
 
 
 @dataclass(frozen=True)
+class SessionSpan:
+    session: str
+    owner: str | None
+    first_hour: datetime
+    """UTC, without a zone, as stored."""
+    last_hour: datetime
+
+
+@dataclass(frozen=True)
 class SessionShare:
     session: str
     person: str
@@ -112,26 +121,23 @@ class WebTables:
 
     # --- one session's requests and outcomes ----------------------------------------------------
 
-    def session_owner(self, session: str) -> str | None:
-        """Whose session it is (the person of its first request), or None when there is no such session."""
-        rows = self._rows("SELECT person FROM usage_hourly WHERE session = ? ORDER BY hour LIMIT 1", [session])
-        return rows[0][0] if rows else None
+    def session_span(self, session: str) -> SessionSpan | None:
+        """Whose session it is and the hours it spans (from the summaries), or None when there is no such
+        session. Its requests and outcomes are then read from those hours only, which the engine can skip
+        to, instead of from every stored event."""
+        rows = self._rows("SELECT person, min(hour), max(hour) FROM usage_hourly WHERE session = ? "
+                          "GROUP BY person ORDER BY 2 LIMIT 1", [session])
+        return SessionSpan(session, rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
-    def _session_hours(self, session: str) -> tuple[list[str], list[Any]]:
-        """`ts` bounds of a session's hours (from the summaries): events are then read from those hours only,
-        which the engine can skip to, instead of every stored event."""
-        rows = self._rows("SELECT min(hour), max(hour) FROM usage_hourly WHERE session = ?", [session])
-        if not rows or rows[0][0] is None:
-            return ["FALSE"], []
-        return ["ts >= ?", "ts < ?"], [rows[0][0], rows[0][1] + timedelta(hours=1)]
+    def session_usage(self, span: SessionSpan) -> list[UsageEvent]:
+        return list(self._iter_usage_where(self._q("WHERE ts >= ? AND ts < ? AND session = ? ORDER BY ts, id"),
+                                           [span.first_hour, span.last_hour + timedelta(hours=1), span.session]))
 
-    def session_usage(self, session: str) -> list[UsageEvent]:
-        clauses, params = self._session_hours(session)
-        return list(self._iter_usage_where(self._q(f"WHERE {' AND '.join(clauses)} AND session = ? ORDER BY ts, id"),
-                                           [*params, session]))
-
-    def session_outcomes(self, session: str) -> list[OutcomeEvent]:
-        return list(self._iter_outcomes_where(self._q("WHERE session = ? ORDER BY ts, id"), [session]))
+    def session_outcomes(self, span: SessionSpan) -> list[OutcomeEvent]:
+        """A session's outcomes: within a day of its last request (a commit or PR follows the work)."""
+        return list(self._iter_outcomes_where(
+            self._q("WHERE ts >= ? AND ts < ? AND session = ? ORDER BY ts, id"),
+            [span.first_hour, span.last_hour + timedelta(days=1), span.session]))
 
     # --- the dashboard's grouped figures ---------------------------------------------------------
 

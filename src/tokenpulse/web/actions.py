@@ -245,19 +245,19 @@ async def update_policy(request: web.Request) -> web.StreamResponse:
     return _done(request, {"name": name, "value": checked}, "/policies")
 
 
-async def _own_session(request: web.Request) -> tuple[Dashboard, data.View, str, str]:
+async def _own_session(request: web.Request) -> tuple[Dashboard, data.View, str, str, Any]:
     """The session in the URL, if it is the viewer's own; otherwise the same 404 as for no such session."""
     dash = dashboard_of(request)
     view = await view_of(request, dash)
     session = request.match_info["session"]
-    owner = await dash.read(lambda store: store.session_owner(session))
-    if owner is None or owner != view.viewer.person:
+    span = await dash.read(lambda store: store.session_span(session))
+    if span is None or span.owner is None or span.owner != view.viewer.person:
         raise RequestError("no such session, or it is not yours", 404)
-    return dash, view, session, owner
+    return dash, view, session, span.owner, span
 
 
 async def share_session(request: web.Request) -> web.StreamResponse:
-    dash, view, session, owner = await _own_session(request)
+    dash, view, session, owner, span = await _own_session(request)
     token = secrets.token_urlsafe(24)
     await dash.read(lambda store: store.add_share(hash_secret(token), session, owner, dash.clock()))
     await dash.audit(view.viewer.actor, "share_session", owner, {"session": session})
@@ -268,7 +268,7 @@ async def share_session(request: web.Request) -> web.StreamResponse:
 
 
 async def unshare_session(request: web.Request) -> web.StreamResponse:
-    dash, view, session, owner = await _own_session(request)
+    dash, view, session, owner, span = await _own_session(request)
     await dash.read(lambda store: store.revoke_shares(session, owner, dash.clock()))
     await dash.audit(view.viewer.actor, "unshare_session", owner, {"session": session})
     return _done(request, {"session": session, "shared": False}, f"/sessions/{quote(session, safe='')}")
@@ -279,8 +279,8 @@ async def unshare_session(request: web.Request) -> web.StreamResponse:
 
 async def export_session(request: web.Request) -> web.StreamResponse:
     """The owner's own session as JSONL (requests, then outcomes, then prompts where collected)."""
-    dash, view, session, owner = await _own_session(request)
-    detail = await dash.read(lambda store: data.session_detail(store, session, with_prompts=True))
+    dash, view, session, owner, span = await _own_session(request)
+    detail = await dash.read(lambda store: data.session_detail(store, span, with_prompts=True))
     lines = [msgspec.json.encode({"kind": "request", **r}) for r in detail["requests"]]
     lines += [msgspec.json.encode({"kind": "outcome", **o}) for o in detail["outcomes"]]
     lines += [msgspec.json.encode({"kind": "prompt", **p}) for p in detail["prompts"] or []]

@@ -112,17 +112,45 @@ def _cost_per_mtok(rows: list[dict[str, Any]]) -> int | None:
     return (cost * 1_000_000 * 2 + tokens) // (2 * tokens) if tokens else None
 
 
-def outcome_figures(counts: dict[str, int], spend_micros: int) -> dict[str, Any]:
-    """Outcomes with their count per $100 of spend (None when nothing was spent)."""
-    commits, prs = counts.get("commit", 0), counts.get("pull_request", 0)
+class Outcomes:
+    """Outcome counts under the outcomes module's rules (git is the record of a kind when a person has it;
+    AI-assisted lines from commit markers or an AI tool's own telemetry), summed over some people."""
 
+    def __init__(self, rows: Iterable[dict[str, int]] = ()):
+        self.commits = self.pull_requests = self.lines_added = self.lines_removed = self.ai_lines = 0
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: dict[str, int]) -> None:
+        self.commits += row["commits"]
+        self.pull_requests += row["pull_requests"]
+        self.lines_added += row["lines_added"]
+        self.lines_removed += row["lines_removed"]
+        self.ai_lines += row["ai_lines"]
+
+
+def outcome_totals(store: Any, view: View, *, scope: Scope | None = None, by: str = "person"
+                   ) -> dict[str | None, dict[str, int]]:
+    """Counted outcomes over the view's period per person (or team), within `scope`."""
+    from ..insights.outcomes import AI_LINE_TOOLS
+
+    since, until = view.bounds
+    rows = store.outcome_totals(since, until, sorted(AI_LINE_TOOLS), scope=scope, by=by)
+    return {r[by]: r for r in rows}
+
+
+def outcome_figures(outcomes: Outcomes, spend_micros: int) -> dict[str, Any]:
+    """Outcomes beside the spend they came with: counts per $100 (None when nothing was spent) and the share
+    of changed lines that were AI-assisted."""
     def per_100(n: int) -> float | None:
         return round(n * 100_000_000 / spend_micros, 2) if spend_micros else None
 
-    return {"commits": commits, "pull_requests": prs, "lines_added": counts.get("lines_added", 0),
-            "lines_removed": counts.get("lines_removed", 0), "edits_accepted": counts.get("edit_accepted", 0),
-            "edits_rejected": counts.get("edit_rejected", 0), "commits_per_100_usd": per_100(commits),
-            "pull_requests_per_100_usd": per_100(prs)}
+    changed = outcomes.lines_added + outcomes.lines_removed
+    return {"commits": outcomes.commits, "pull_requests": outcomes.pull_requests,
+            "lines_added": outcomes.lines_added, "lines_removed": outcomes.lines_removed,
+            "ai_assisted_lines": outcomes.ai_lines,
+            "ai_assisted_share": round(outcomes.ai_lines / changed, 4) if changed else None,
+            "commits_per_100_usd": per_100(outcomes.commits), "pull_requests_per_100_usd": per_100(outcomes.pull_requests)}
 
 
 def _series(rows: list[dict[str, Any]], days: list[date], key: str, measure: str = "cost_micros"
@@ -171,13 +199,8 @@ def overview(store: Any, view: View, *, stack: str = "tool", team: str | None = 
     for r in rows:
         spend_by_provider[r["provider"]] += r["cost_micros"]
     effective = view.discount.effective_total(spend_by_provider)
-    # With the teams table, the totals' outcomes are its counts summed (one scan of the outcomes, not two).
-    by_team = store.outcomes_grouped(["team", "type"] if team is None else ["type"], since=since, until=until,
-                                     scope=scope)
-    outcomes: dict[str, int] = defaultdict(int)
-    for o in by_team:
-        outcomes[o["type"]] += o["count"]
-    per_team = _teams(store, view, scope, since, until, by_team) if team is None else []
+    per_team_outcomes = outcome_totals(store, view, scope=scope, by="team")
+    per_team = _teams(store, view, scope, since, until, per_team_outcomes) if team is None else []
     month_budget = _group_budget(view, team)
     return {
         **_period(view), "team": team, "stack": stack,
@@ -186,7 +209,7 @@ def overview(store: Any, view: View, *, stack: str = "tool", team: str | None = 
                   "cost_per_mtok_micros": [_cost_per_mtok(by_day[d]) for d in days]},
         "forecast": month_forecast(store, view, scope, today, rows=forecast_rows),
         "budget": {"monthly_usd": usd(month_budget), "monthly_micros": month_budget} if month_budget else None,
-        "outcomes": outcome_figures(outcomes, totals["spend_micros"]),
+        "outcomes": outcome_figures(Outcomes(per_team_outcomes.values()), totals["spend_micros"]),
         "teams": per_team,
     }
 
@@ -228,20 +251,16 @@ def budgets_of(store: Any, view: View, person_id: str, today: date) -> list[dict
 
 
 def _teams(store: Any, view: View, scope: Scope | None, since: datetime, until: datetime,
-           outcomes_by_team: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+           outcomes: dict[str | None, dict[str, int]]) -> list[dict[str, Any]]:
     """Per team (summed by the store: a row per team, not per person): people with usage, spend, depth and
-    outcomes. `outcomes_by_team`: the outcome counts by team and type, when the caller already has them."""
+    outcomes (`outcomes`: the counted outcomes by team)."""
     usage = {r["team"]: r for r in store.usage_grouped(["team"], since=since, until=until, tz=view.tz, scope=scope)}
-    if outcomes_by_team is None:
-        outcomes_by_team = store.outcomes_grouped(["team", "type"], since=since, until=until, scope=scope)
-    outcomes: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for o in outcomes_by_team:
-        outcomes[o["team"]][o["type"]] += o["count"]
     out = []
     for team in sorted(usage, key=lambda t: (t is None, t or "")):
         figures = depth_figures([usage[team]])
         out.append({"team": team, "people": usage[team]["people"], **figures,
-                    "outcomes": outcome_figures(outcomes[team], figures["spend_micros"])})
+                    "outcomes": outcome_figures(Outcomes([outcomes[team]] if team in outcomes else []),
+                                                figures["spend_micros"])})
     return out
 
 
@@ -313,9 +332,7 @@ def _directory_rows(store: Any, view: View, people: list[Person]) -> list[dict[s
     since, until = view.bounds
     usage = {r["person"]: r for r in store.usage_grouped(["person"], since=since, until=until, tz=view.tz,
                                                           scope=scope)} if ids else {}
-    outcomes: dict[str, dict[str, int]] = defaultdict(dict)
-    for o in store.outcomes_grouped(["person", "type"], since=since, until=until, scope=scope) if ids else ():
-        outcomes[o["person"]][o["type"]] = o["count"]
+    outcomes = outcome_totals(store, view, scope=scope) if ids else {}
     private = [i for i in ids if view.may_see_private(i)]
     flags = _open_flags(store, view, private) if private else {}
     rows = []
@@ -323,7 +340,8 @@ def _directory_rows(store: Any, view: View, people: list[Person]) -> list[dict[s
         figures = depth_figures([usage[person.person]] if person.person in usage else [])
         rows.append({"person": person.person, "name": person.name, "team": person.team,
                      "manager": person.manager, **figures,
-                     "outcomes": outcome_figures(outcomes.get(person.person, {}), figures["spend_micros"]),
+                     "outcomes": outcome_figures(Outcomes([outcomes[person.person]] if person.person in outcomes
+                                                          else []), figures["spend_micros"]),
                      "flags": flags.get(person.person, []) if view.may_see_private(person.person) else None})
     return rows
 
@@ -367,10 +385,9 @@ def profile(store: Any, view: View, person_id: str, *, today: date | None = None
     rows = store.usage_grouped(["day", "tool", "model"], since=since, until=until, tz=view.tz, person=person_id)
     days = view.days()
     figures = depth_figures(rows)
-    counts: dict[str, int] = defaultdict(int)
-    for o in store.outcomes_grouped(["type"], since=since, until=until, person=person_id):
-        counts[o["type"]] += o["count"]
-    if person_id not in view.people and not rows and not counts:
+    outcomes = Outcomes(outcome_totals(store, view, scope=Scope(people=(person_id,))).values())
+    has_outcomes = store.outcomes_grouped(["person"], since=since, until=until, person=person_id)
+    if person_id not in view.people and not rows and not has_outcomes:
         raise RequestError("no such person, or you may not see them", 404)
     by = {dim: _breakdown(rows, dim) for dim in ("tool", "model")}
     person = view.person(person_id)
@@ -381,7 +398,7 @@ def profile(store: Any, view: View, person_id: str, *, today: date | None = None
         "team": person.team if person else None, "manager": person.manager if person else None,
         "is_you": own, "totals": figures, "by_tool": by["tool"], "by_model": by["model"],
         "daily": {"days": [d.isoformat() for d in days], "spend_micros": _series(rows, days, "tool")},
-        "outcomes": outcome_figures(counts, figures["spend_micros"]),
+        "outcomes": outcome_figures(outcomes, figures["spend_micros"]),
         "forecast": month_forecast(store, view, None, today or view.last, person=person_id),
         "budgets": budgets_of(store, view, person_id, today or view.last),
         "expected_usage": expected_usage_of(store, view, person_id, today or view.last),
@@ -442,9 +459,11 @@ def sessions_of(store: Any, view: View, person_id: str, limit: int = 200) -> lis
     return out[:limit]
 
 
-def session_detail(store: Any, session: str, *, with_prompts: bool) -> dict[str, Any]:
-    """A session as a timeline of requests and outcomes; prompt text only when `with_prompts` (its owner)."""
-    events = store.session_usage(session)
+def session_detail(store: Any, span: Any, *, with_prompts: bool) -> dict[str, Any]:
+    """A session (its `store.session_span`) as a timeline of requests and outcomes; prompt text only when
+    `with_prompts` (its owner)."""
+    session = span.session
+    events = store.session_usage(span)
     requests = [{"ts": e.ts.isoformat(), "clock": f"{e.ts:%H:%M:%S}", "id": e.id, "tool": e.tool, "model": e.priced_model or e.model,
                  "status": e.status, "input_tokens": e.input_tokens, "output_tokens": e.output_tokens,
                  "cache_read_tokens": e.cache_read_tokens, "cache_write_tokens": e.cache_write_tokens,
@@ -452,12 +471,12 @@ def session_detail(store: Any, session: str, *, with_prompts: bool) -> dict[str,
                  "cost_usd": usd(e.cost_micros) if e.cost_micros is not None else None,
                  "duration_ms": e.duration_ms} for e in events]
     outcomes = [{"ts": o.ts.isoformat(), "type": o.type, "count": o.count, "tool": o.tool}
-                for o in store.session_outcomes(session)]
+                for o in store.session_outcomes(span)]
     owner = events[0].person if events else None
     prompts = None
     if with_prompts and owner:
         prompts = [{"ts": p.ts.isoformat(), "length": p.length, "text": p.text}
-                   for p in store.prompts_of(owner, limit=5000) if p.session == session]
+                   for p in reversed(store.prompts_of(owner, limit=5000, session=session))]
     cost = sum(e.cost_micros or 0 for e in events)
     return {"session": session, "person": owner, "project": next((e.project for e in events if e.project), None),
             "requests": requests, "outcomes": outcomes, "prompts": prompts, "spend_usd": usd(cost),
@@ -508,10 +527,14 @@ def incidents(store: Any, view: View) -> dict[str, Any]:
             "causes": [{"cause": c, "count": len(items), "incidents": items} for c, items in sorted(causes.items())]}
 
 
+VIEWS_SHOWN = 500
+"""The newest entries "who viewed me" lists."""
+
+
 def views_of_me(store: Any, view: View) -> dict[str, Any]:
     """Who looked at the viewer's profile or shared sessions (the audit log, their own subject)."""
     if not view.viewer.person:
         return {"entries": []}
-    entries = [e.to_json() for e in store.audit_log(subject=view.viewer.person, limit=10_000)]
-    return {"entries": entries[::-1]}
+    entries = store.audit_log(subject=view.viewer.person, limit=VIEWS_SHOWN, newest_first=True)
+    return {"entries": [e.to_json() for e in entries], "limit": VIEWS_SHOWN}
 

@@ -93,7 +93,7 @@ async def view_of(request: web.Request, dash: Dashboard) -> data.View:
 async def _overview(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
     stack, team = request.query.get("stack", "tool"), request.query.get("team") or None
     today = dash.today()
-    result = await dash.read(lambda store: data.overview(store, view, stack=stack, team=team, today=today))
+    result = await dash.figures(lambda store: data.overview(store, view, stack=stack, team=team, today=today))
     result["conversations_open"] = await dash.read(
         lambda store: store.conversation_counts(scope=data.private_scope(view)))
     result["incidents"] = await dash.read(lambda store: data.incidents(store, view))
@@ -103,7 +103,7 @@ async def _overview(request: web.Request, dash: Dashboard, view: data.View) -> d
 async def _directory(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
     q = request.query
     page, per_page = _int(request, "page", 1), _int(request, "per_page", data.DIRECTORY_PAGE)
-    return await dash.read(lambda store: data.directory(store, view, query=q.get("q", ""),
+    return await dash.figures(lambda store: data.directory(store, view, query=q.get("q", ""),
                                                         team=q.get("team") or None, sort=q.get("sort", "team"),
                                                         page=page, per_page=per_page))
 
@@ -111,7 +111,7 @@ async def _directory(request: web.Request, dash: Dashboard, view: data.View) -> 
 async def _profile(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
     person = request.match_info["person"].strip().lower()
     today = dash.today()
-    result = await dash.read(lambda store: data.profile(store, view, person, today=today))
+    result = await dash.figures(lambda store: data.profile(store, view, person, today=today))
     if person != view.viewer.person:
         await dash.audit(view.viewer.actor, "view_profile", person, {"path": request.path})
     return result
@@ -119,11 +119,11 @@ async def _profile(request: web.Request, dash: Dashboard, view: data.View) -> di
 
 async def _session(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
     session = request.match_info["session"]
-    owner = await dash.read(lambda store: store.session_owner(session))
-    if owner is None or owner != view.viewer.person:
+    span = await dash.read(lambda store: store.session_span(session))
+    if span is None or span.owner is None or span.owner != view.viewer.person:
         raise RequestError("no such session, or it is not yours", 404)
-    result = await dash.read(lambda store: data.session_detail(store, session, with_prompts=True))
-    result["shared"] = session in await dash.read(lambda store: store.shared_sessions(owner))
+    result = await dash.read(lambda store: {**data.session_detail(store, span, with_prompts=True),
+                                            "shared": session in store.shared_sessions(span.owner)})
     return result
 
 
@@ -133,7 +133,10 @@ async def _shared(request: web.Request, dash: Dashboard, view: data.View) -> dic
     share = await dash.read(lambda store: store.share(hash_secret(request.match_info["token"])))
     if share is None:
         raise RequestError("this share link is unknown or was revoked", 404)
-    result = await dash.read(lambda store: data.session_detail(store, share.session,
+    span = await dash.read(lambda store: store.session_span(share.session))
+    if span is None:
+        raise RequestError("this share link is unknown or was revoked", 404)
+    result = await dash.read(lambda store: data.session_detail(store, span,
                                                                with_prompts=share.person == view.viewer.person))
     if share.person != view.viewer.person:
         await dash.audit(view.viewer.actor, "view_shared_session", share.person, {"session": share.session})
