@@ -12,9 +12,10 @@ floor, and scores every detector against the labels:
 
 Precision = flagged people with the matching persona / flagged people; recall = matching people flagged /
 people with the persona. Targets: precision >= 0.9 and recall >= 0.85 for every detector. `no_outcome_spend`
-has no persona of its own: its precision is the share of flags whose listed sessions really have no commit,
-pull request or accepted edit (checked with a separate query against the outcomes), and the table shows which
-personas it flags. Deep workers and fleet builders must never be flagged by anything. Thresholds were tuned on
+has no persona of its own (runaway agents, calibrators' top-ups and anyone's thrown-away prototypes spend
+without outcome): its labels are the people the generator gave substantial outcome-less spend, worked out in
+Python from the generated events (`no_outcome_truth`), and every flag's listed sessions are also checked to
+have no commit, pull request or accepted edit in the store. The table shows which personas it flags. Deep workers and fleet builders must never be flagged by anything. Thresholds were tuned on
 seeds 1-3; seeds 4-5 are held out (marked so in the table).
 
 `--events-target N` also builds a large organisation of at least N usage events — a generated base
@@ -93,6 +94,34 @@ def _empty_sessions_really_empty(store: DuckDBStore, flags: list[Flag]) -> dict[
     return out
 
 
+def no_outcome_truth(org: Any) -> set[str]:
+    """The people the generator gave substantial outcome-less spend, worked out in Python from the generated
+    events themselves (not from the store or the detector's SQL): their sessions of at least $2 with no
+    commit, pull request or accepted edit cost at least $25 in all and at least 15 % of their spend — the
+    detector's documented rule, applied to the ground truth."""
+    from tokenpulse.insights.detectors import (
+        NO_OUTCOME_MIN_SESSION_USD,
+        NO_OUTCOME_MIN_SHARE,
+        NO_OUTCOME_MIN_USD,
+    )
+
+    productive = {(o.person, o.session) for o in org.outcomes
+                  if o.type in ("commit", "pull_request", "edit_accepted") and o.count > 0 and o.session}
+    spend: dict[str, int] = {}
+    sessions: dict[tuple[str, str], int] = {}
+    for e in org.usage:
+        if e.person:
+            spend[e.person] = spend.get(e.person, 0) + (e.cost_micros or 0)
+            if e.session:
+                sessions[(e.person, e.session)] = sessions.get((e.person, e.session), 0) + (e.cost_micros or 0)
+    wasted: dict[str, int] = {}
+    for (person, session), cost in sessions.items():
+        if cost >= NO_OUTCOME_MIN_SESSION_USD * 1_000_000 and (person, session) not in productive:
+            wasted[person] = wasted.get(person, 0) + cost
+    return {p for p, w in wasted.items()
+            if w >= NO_OUTCOME_MIN_USD * 1_000_000 and w >= NO_OUTCOME_MIN_SHARE * spend[p]}
+
+
 def run_seed(seed: int, people: int, days: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     org = generate(people=people, days=days, seed=seed, end=END)
@@ -125,10 +154,16 @@ def run_seed(seed: int, people: int, days: int) -> dict[str, Any]:
     by_persona: dict[str, int] = {}
     for p in empty:
         by_persona[personas[p]] = by_persona.get(personas[p], 0) + 1
-    precision = sum(really_empty.values()) / len(really_empty) if really_empty else 1.0
+    truth = no_outcome_truth(org)
+    hit = empty & truth
+    precision = len(hit) / len(empty) if empty else 1.0
+    recall = len(hit) / len(truth) if truth else 1.0
+    sessions_ok = sum(really_empty.values()) / len(really_empty) if really_empty else 1.0
     result["detectors"]["no_outcome_spend"] = {
-        "flagged": len(empty), "precision": round(precision, 4), "by_persona": dict(sorted(by_persona.items())),
-        "pass": precision >= PRECISION and not any(by_persona.get(p) for p in PROTECTED),
+        "flagged": len(empty), "labelled": len(truth), "precision": round(precision, 4), "recall": round(recall, 4),
+        "listed_sessions_empty": round(sessions_ok, 4), "by_persona": dict(sorted(by_persona.items())),
+        "pass": precision >= PRECISION and recall >= RECALL and sessions_ok == 1.0
+        and not any(by_persona.get(p) for p in PROTECTED),
     }
     result["protected_flags"] = sum(1 for f in flags if personas.get(f.person) in PROTECTED)
     return result
@@ -233,7 +268,9 @@ def _print(results: list[dict[str, Any]], large: dict[str, Any] | None) -> None:
             if d == "no_outcome_spend":
                 personas = ", ".join(f"{k} {v}" for k, v in x["by_persona"].items()) or "-"
                 print(f"{r['seed']:>4} {r['people']:>6} {r['events']:>8} {tag:>8}  {d:<22} {x['flagged']:>7} "
-                      f"{'-':>8} {x['precision']:>9.3f} {'-':>6}  {'PASS' if x['pass'] else 'FAIL'}  ({personas})")
+                      f"{x['labelled']:>8} {x['precision']:>9.3f} {x['recall']:>6.3f}  "
+                      f"{'PASS' if x['pass'] else 'FAIL'}  (listed sessions empty {x['listed_sessions_empty']:.0%}; "
+                      f"{personas})")
             else:
                 extra = f"  fp: {', '.join(x['false_positives'])}" if x["false_positives"] else ""
                 print(f"{r['seed']:>4} {r['people']:>6} {r['events']:>8} {tag:>8}  {d:<22} {x['flagged']:>7} "
