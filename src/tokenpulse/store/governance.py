@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from .summaries import aware, naive_utc
+from .summaries import aware, naive_utc, time_bounds
 
 
 @dataclass
@@ -241,10 +241,7 @@ class GovernanceTables:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        if scope is not None:
-            sql, scope_params = scope.sql()
-            where.append(sql)
-            params.extend(scope_params)
+        _add_scope(where, params, scope)
         if people is not None:
             where.append(f"person IN ({', '.join('?' for _ in people)})" if people else "FALSE")
             params.extend(people)
@@ -263,12 +260,7 @@ class GovernanceTables:
         if people is not None:
             clauses.append("person IN (SELECT unnest(CAST(? AS VARCHAR[])))")
             params.append(list(people))
-        if since is not None:
-            clauses.append("ts >= ?")
-            params.append(naive_utc(since))
-        if until is not None:
-            clauses.append("ts < ?")
-            params.append(naive_utc(until))
+        _add_bounds(clauses, params, since, until)
         where = f"WHERE person IS NOT NULL{''.join(' AND ' + c for c in clauses)}"
         counts: dict[str, dict[str, int]] = {}
         for person, kind, total in self._rows(f"SELECT person, type, sum(count) FROM outcomes {where} GROUP BY 1, 2",
@@ -284,16 +276,8 @@ class GovernanceTables:
         if not kinds:
             return []
         clauses, params = ["person IS NOT NULL", f"type IN ({', '.join('?' for _ in kinds)})"], list(kinds)
-        if scope is not None:
-            scope_sql, scope_params = scope.sql()
-            clauses.append(scope_sql)
-            params.extend(scope_params)
-        if since is not None:
-            clauses.append("ts >= ?")
-            params.append(naive_utc(since))
-        if until is not None:
-            clauses.append("ts < ?")
-            params.append(naive_utc(until))
+        _add_scope(clauses, params, scope)
+        _add_bounds(clauses, params, since, until)
         # `->>` reads a JSON member as text on both backends (DuckDB JSON, PostgreSQL JSONB).
         rows = self._rows(f"""SELECT person, type, source = 'git', coalesce(extra->>'ai_assisted', 'false') = 'true',
                                      tool, sum(count)
@@ -310,16 +294,8 @@ class GovernanceTables:
         checks it against the Python rules."""
         clauses, params = ["person IS NOT NULL",
                            "type IN ('commit', 'pull_request', 'lines_added', 'lines_removed')"], []
-        if since is not None:
-            clauses.append("ts >= ?")
-            params.append(naive_utc(since))
-        if until is not None:
-            clauses.append("ts < ?")
-            params.append(naive_utc(until))
-        if scope is not None:
-            scope_sql, scope_params = scope.sql()
-            clauses.append(scope_sql)
-            params.extend(scope_params)
+        _add_bounds(clauses, params, since, until)
+        _add_scope(clauses, params, scope)
         tools = ", ".join("?" for _ in ai_tools) or "NULL"
         ai = (f"(coalesce(extra->>'ai_assisted', 'false') = 'true' OR (source <> 'git' AND tool IN ({tools})))")
 
@@ -400,3 +376,18 @@ class GovernanceTables:
         """Each person's team, from the people directory: what the insights group by, without building a
         `Person` for each of tens of thousands of people."""
         return dict(self._rows("SELECT person, team FROM people"))
+
+
+def _add_bounds(clauses: list[str], params: list[Any], since: datetime | None, until: datetime | None) -> None:
+    """`ts` within [since, until) (either may be open)."""
+    bounded, values = time_bounds("ts", since, until)
+    clauses.extend(bounded)
+    params.extend(values)
+
+
+def _add_scope(clauses: list[str], params: list[Any], scope: Any) -> None:
+    """Only the people of a viewer's `store.web.Scope` (None: everyone)."""
+    if scope is not None:
+        scope_sql, scope_params = scope.sql()
+        clauses.append(scope_sql)
+        params.extend(scope_params)
