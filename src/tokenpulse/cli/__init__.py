@@ -59,6 +59,7 @@ def _register() -> None:
         insights,
         keys,
         login,
+        me,
         outcomes,
         people,
         prices,
@@ -68,7 +69,7 @@ def _register() -> None:
     )
 
     for module in (importing, report, depth, outcomes, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
-                   login, people, demo):
+                   login, me, people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -69,13 +69,37 @@ class App:
             quick = ImportReport(roots=[str(r.path) for r in roots])
             plans, forget = plan_import(roots, snapshot, quick)
             if not plans and not forget:
+                self.refresh_widgets(changed=False)
                 return quick
         with ByteProgress(enabled=sys.stderr.isatty(), label="Importing") as progress:
             report = run_import(self.store, self.book, roots, person=self.settings.person,
                                 on_progress=progress.update)
         if local:
             save_snapshot(self.cache_dir, Path(db), self.store.file_states())
+        self.refresh_widgets(changed=bool(report.written.new or report.written.updated))
         return report
+
+    def widget_snapshot(self) -> dict:
+        """This machine's figures for the widgets (`tokenpulse me`, statusline, menu bar), from the store."""
+        from datetime import UTC, datetime
+
+        from ..web.policy import effective, file_defaults
+        from ..widgets import snapshot
+
+        settings = self.settings
+        policy = effective(file_defaults(settings), self.store.org_settings())
+        return snapshot.build(self.store, now=datetime.now(UTC), tz=settings.tz, discount=self.discount,
+                              policy=policy, person=settings.person, dashboard_url=settings.server)
+
+    def refresh_widgets(self, changed: bool) -> None:
+        """Rewrite the widgets' snapshot after an import that wrote something, or when it has grown old."""
+        from datetime import UTC, datetime
+
+        from ..widgets import snapshot
+
+        path = snapshot.path_in(self.settings.home)
+        if changed or snapshot.is_stale(path, datetime.now(UTC)):
+            snapshot.write(path, self.widget_snapshot())
 
     def report(self, options: ReportOptions, imported: ImportReport | None) -> Report:
         """The report for `options`, from the store's summaries, or from the same summaries read earlier

@@ -8,6 +8,7 @@
     GET|POST /api/v1/keys, DELETE /api/v1/keys/{id}   list, create, revoke keys   admin
     GET  /api/v1/people[/{identity}]   the directory; one person by email or alias
     GET  /api/v1/me, /api/v1/me/prompts   the calling key, and its owner's own prompts
+    GET  /api/v1/me/snapshot           its owner's figures, as the widgets read them (`me --server`)
     GET  /metrics                      Prometheus                                   admin
 """
 
@@ -49,6 +50,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/api/v1/keys/{id}", revoke_key)
     app.router.add_get("/api/v1/me", me)
     app.router.add_get("/api/v1/me/prompts", my_prompts)
+    app.router.add_get("/api/v1/me/snapshot", my_snapshot)
     app.router.add_get("/metrics", metrics)
 
 
@@ -276,6 +278,39 @@ async def revoke_key(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     key: ApiKey = request["key"]
     return json_response({"key": key.to_json()})
+
+
+async def my_snapshot(request: web.Request) -> web.Response:
+    """The caller's figures as the widgets read them (`tokenpulse me --server`): every machine's usage and the
+    gateway's, the caps and expected usage of the org's policy, and whether their breaker is tripped."""
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    from ..web.state import DASHBOARD
+    from ..widgets import snapshot
+
+    key: ApiKey = request["key"]
+    if not key.person or not key.may("read_own"):
+        raise RequestError("figures are a person's own: use a personal key", 403)
+    service = _service(request)
+    dashboard = request.app[DASHBOARD]
+    policy = await dashboard.policy()
+    person = key.person
+    team = (await dashboard.directory.people()).get(person)
+    now = clock.now(UTC)
+
+    def build(store: Any) -> dict[str, Any]:
+        from ..reports import zone
+
+        today = now.astimezone(zone(service.tz)).date().isoformat()  # a trip stops the rest of its day only
+        tripped = store.incidents(person=person, day=today, open_only=True)
+        breaker = {"tripped": True, "cause": tripped[-1].cause, "since": tripped[-1].tripped_at.isoformat(),
+                   "reenable": 'tokenpulse reenable --reason "..." (or the dashboard)'} if tripped else None
+        return snapshot.build(store, now=now, tz=service.tz, discount=dashboard.discount(policy), policy=policy,
+                              person=person, people=(person,), team=team.team if team else None, source="server",
+                              dashboard_url=str(request.url.origin()), breaker=breaker)
+
+    return json_response(await service.writer.read(build))
 
 
 async def my_prompts(request: web.Request) -> web.Response:
