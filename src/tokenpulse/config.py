@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .paths import data_dir
 from .pricing import Discount
 from .store import is_postgres
 
@@ -24,16 +25,6 @@ T = TypeVar("T")
 CONFIG_NAME = "tokenpulse.toml"
 DB_NAME = "tokenpulse.duckdb"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def data_dir() -> Path:
-    """`TOKENPULSE_HOME`, else the platform's user data directory."""
-    home = os.environ.get("TOKENPULSE_HOME", "").strip()
-    if home:
-        return Path(home).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("tokenpulse", appauthor=False)
 
 
 def _zone_name(text: str) -> str | None:

@@ -66,10 +66,11 @@ def _register() -> None:
         push,
         report,
         serve,
+        widgets,
     )
 
     for module in (importing, report, depth, outcomes, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
-                   login, me, people, demo):
+                   login, me, widgets, people, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -15,17 +15,18 @@ read it and say how old it is.
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
+if TYPE_CHECKING:
+    from ..pricing import Discount
 
-from ..money import decimal_usd_to_micros, micros_to_decimal_usd
-from ..pricing import Discount
+# The widgets import this module on every render: what it needs to read a snapshot is all it imports at the
+# top; building one (at import time, in a command) imports the rest.
 
 SCHEMA = "tokenpulse-snapshot/1"
 FILE_NAME = "snapshot.json"
@@ -38,6 +39,8 @@ def path_in(home: Path) -> Path:
 
 
 def _usd(micros: int) -> str:
+    from ..money import micros_to_decimal_usd
+
     return str(micros_to_decimal_usd(micros))
 
 
@@ -81,6 +84,7 @@ def build(store: Any, *, now: datetime, tz: str, discount: Discount, policy: dic
     """The snapshot for `person` (`people`: the ids whose usage is theirs; empty: everything in the store, as
     on a laptop's own store). `policy`: the org's budgets and expected usage, as the dashboard's policies."""
     from ..gateway.settings import budget_rule
+    from ..money import decimal_usd_to_micros, micros_to_decimal_usd
     from ..reports import local_bounds, zone
 
     today = now.astimezone(zone(tz)).date()
@@ -117,6 +121,10 @@ def build(store: Any, *, now: datetime, tz: str, discount: Discount, policy: dic
 
 def write(path: Path, snapshot: dict[str, Any]) -> None:
     """Replace the file atomically: a widget reading it mid-write sees the old one or the new one."""
+    import tempfile
+
+    import msgspec
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".snapshot-", dir=path.parent)
     try:
@@ -131,8 +139,8 @@ def write(path: Path, snapshot: dict[str, Any]) -> None:
 def read(path: Path) -> dict[str, Any] | None:
     """The snapshot, or None when there is none yet (or it cannot be read)."""
     try:
-        data = msgspec.json.decode(path.read_bytes())
-    except (OSError, msgspec.DecodeError):
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
