@@ -46,6 +46,7 @@ def test_me_gives_todays_figures_against_the_cap_and_the_expected_usage(tmp_path
                           "spent_usd": "0.450000", "used_share": Decimal("0.045")}]
     assert s["expected"] == [{"tool": "claude_code", "expected_usd": "200.000000", "month_usd": "0.450000"}]
     assert s["block"]["active"] and s["block"]["cost_usd"] == "1.700000" and s["breaker"] is None
+    assert s["month"]["by_source"] == {"import/metered": "1.700000"}  # where the figures came from
     text = ok("me", "--no-import").stdout
     assert "Today       $1.70 list · $1.53 effective" in text
     assert "Cap person:me@x.io|tool:claude_code (month): $0.45 of $10.00 (4%)" in text

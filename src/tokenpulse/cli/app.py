@@ -99,7 +99,18 @@ class App:
 
         path = snapshot.path_in(self.settings.home)
         if changed or snapshot.is_stale(path, datetime.now(UTC)):
-            snapshot.write(path, self.widget_snapshot())
+            self.write_widget_snapshot(self.widget_snapshot())
+
+    def write_widget_snapshot(self, figures: dict) -> None:
+        """Write what the widgets read, with the alerts it calls for (each once per threshold and period:
+        posted to `[widgets] webhook_url`, and kept for the menu bar to notify)."""
+        from ..widgets import alerts, snapshot
+
+        path = snapshot.path_in(self.settings.home)
+        figures["alerts"] = (snapshot.read(path) or {}).get("alerts") or []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        alerts.record_and_send(path.parent, figures, self.settings.tables.get("widgets", {}).get("webhook_url"))
+        snapshot.write(path, figures)
 
     def report(self, options: ReportOptions, imported: ImportReport | None) -> Report:
         """The report for `options`, from the store's summaries, or from the same summaries read earlier

@@ -21,8 +21,6 @@ from .render import console, print_json
 def me_cmd(app: App, no_import: bool, server: str | None, key: str | None, json_: bool) -> None:
     """Your spend against your caps and the expected usage. Also refreshes what the statusline and the menu
     bar show."""
-    from ..widgets import snapshot
-
     server = server or None
     if server:
         from .keys import remote
@@ -32,7 +30,7 @@ def me_cmd(app: App, no_import: bool, server: str | None, key: str | None, json_
         if not no_import:
             app.import_logs()
         figures = app.widget_snapshot()
-    snapshot.write(snapshot.path_in(app.settings.home), figures)
+    app.write_widget_snapshot(figures)
     if json_:
         print_json(figures)
         return
@@ -52,6 +50,9 @@ def _render(s: dict[str, Any]) -> None:
     for label, part in (("Today", s["today"]), ("This week", s["week"]), ("This month", s["month"])):
         tools = ", ".join(f"{t} {_usd(v)}" for t, v in part["by_tool"].items()) or "nothing yet"
         out.print(f"  {label:<11} {_usd(part['list_usd'])} list · {_usd(part['effective_usd'])} effective  ({tools})")
+    sources = (s.get("month") or {}).get("by_source") or {}
+    if sources:
+        out.print("  This month by source: " + ", ".join(f"{k} {_usd(v)}" for k, v in sources.items()))
     block = s.get("block")
     if block:
         out.print(f"  5-hour block until {block['end'][11:16]}: {_usd(block['cost_usd'])}, burning "

@@ -143,7 +143,8 @@ class WebTables:
 
     def usage_grouped(self, dims: Sequence[str], *, since: datetime | None, until: datetime | None, tz: str = "UTC",
                       scope: Scope | None = None, person: str | None = None) -> list[dict[str, Any]]:
-        """Usage summed by `dims` (any of day, tool, model, person, provider, project, session, team; `day` is
+        """Usage summed by `dims` (any of day, tool, model, person, provider, project, session, team, source,
+        confidence; `day` is
         the local date in `tz`, `team` the person's team in the directory), within a viewer's `scope` (None:
         everyone) and optionally for one person. Grouped by team, each row also counts its `people` (the
         people with usage, the unknown person counting as one)."""
@@ -151,7 +152,8 @@ class WebTables:
         table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
         columns = {"day": f"CAST(timezone(?, timezone('UTC', {time_col})) AS DATE)",
                    "model": "model" if use_rollup else "coalesce(priced_model, model)",
-                   **{d: d for d in ("tool", "person", "provider", "project", "session", "team")}}
+                   **{d: d for d in ("tool", "person", "provider", "project", "session", "team", "source",
+                                     "confidence")}}
         unknown = [d for d in dims if d not in columns]
         if unknown:
             raise ValueError(f"cannot group usage by {unknown}")

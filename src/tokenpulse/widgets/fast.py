@@ -10,6 +10,15 @@ import sys
 from datetime import UTC, datetime
 
 
+def _open(url: str) -> None:
+    """SwiftBar shows a notification when its `swiftbar://notify` URL is opened (macOS `open`)."""
+    import contextlib
+    import subprocess
+
+    with contextlib.suppress(OSError):  # not on macOS: nothing to notify with
+        subprocess.Popen(["open", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run(kind: str) -> int:
     try:
         from ..paths import data_dir
@@ -27,6 +36,10 @@ def run(kind: str) -> int:
 
             dark = os.environ.get("OS_APPEARANCE") == "Dark" or os.environ.get("XBARDarkMode") == "true"  # noqa: SIM112 - xbar names it so
             text = menubar.render(figures, now, dark=dark)
+            if os.environ.get("SWIFTBAR") == "1":
+                from .alerts import notify_pending
+
+                notify_pending(data_dir(), figures, _open)
     except Exception as exc:  # noqa: BLE001 - a widget prints something and never fails its host
         text = f"tokenpulse: {type(exc).__name__}"
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -7,7 +7,8 @@ effective), the active 5-hour block, the caps and expected usage that apply, the
 read it and say how old it is.
 
     {"schema": "tokenpulse-snapshot/1", "generated_at": ..., "source": "local", "person": ..., "tz": ...,
-     "today": {"date", "list_usd", "effective_usd", "by_tool"}, "week": {"start", ...}, "month": {"month", ...},
+     "today": {"date", "list_usd", "effective_usd", "by_tool"}, "week": {"start", ...},
+     "month": {"month", ..., "by_source": {"gateway/metered": "12.50", "local_log/estimated": "3.10"}},
      "block": {"start", "end", "cost_usd", "burn_usd_per_hour", "projected_usd", "active"} | null,
      "caps": [{"scope", "period", "limit_usd", "spent_usd", "used_share"}],
      "expected": [{"tool", "expected_usd", "month_usd"}], "breaker": {...} | null, "dashboard_url": ...}
@@ -58,6 +59,20 @@ def _period(store: Any, since: datetime, until: datetime, tz: str, discount: Dis
     return {"list_usd": _usd(total), "effective_usd": _usd(discount.effective_total(by_provider)),
             "list_micros": total, "by_tool": {t: _usd(m) for t, m in sorted(by_tool.items())},
             "by_tool_micros": by_tool}
+
+
+def _provenance(store: Any, first: date, last: date, tz: str, people: Sequence[str]) -> dict[str, str]:
+    """The month's list spend by where it came from and how sure it is, e.g. {"gateway/metered": "12.50",
+    "local_log/estimated": "3.10"}: a vendor's bill, the gateway's meter and a laptop's log are not mixed
+    silently."""
+    from ..reports import local_bounds
+    from ..store.web import Scope
+
+    since, until = local_bounds(tz, first, last)
+    rows = store.usage_grouped(["source", "confidence"], since=since, until=until, tz=tz,
+                               scope=Scope(people=tuple(people)) if people else None)
+    return {f"{r['source']}/{r['confidence']}": _usd(r["cost_micros"]) for r in sorted(
+        rows, key=lambda r: (r["source"], r["confidence"]))}
 
 
 def _block(store: Any, now: datetime, tz: str, people: Sequence[str]) -> dict[str, Any] | None:
@@ -113,6 +128,7 @@ def build(store: Any, *, now: datetime, tz: str, discount: Discount, policy: dic
     for figures in (day, week, month):
         figures.pop("list_micros")
         figures.pop("by_tool_micros")
+    month["by_source"] = _provenance(store, month_start, today, tz, people)
     return {"schema": SCHEMA, "generated_at": now.astimezone(UTC).isoformat(), "source": source, "person": person,
             "tz": tz, "today": {"date": today.isoformat(), **day}, "week": {"start": week_start.isoformat(), **week},
             "month": {"month": f"{today:%Y-%m}", **month}, "block": _block(store, now, tz, people),
