@@ -177,3 +177,24 @@ def test_persona_signatures(small: DemoOrg) -> None:
             (rejected if o.type == "edit_rejected" else accepted)[o.person or ""] += o.count
     for email in groups["retry_churner"]:
         assert rejected[email] > accepted[email]
+
+
+def test_a_demo_ending_today_stops_at_the_present() -> None:
+    from datetime import UTC, datetime
+
+    org = generate(people=30, days=2, seed=3)  # ends today (UTC)
+    now = datetime.now(UTC)
+    assert all(e.ts <= now for e in org.usage) and all(o.ts <= now for o in org.outcomes)
+
+
+def test_the_runaway_agents_breaker_trips_are_recorded() -> None:
+    from tokenpulse.demo.org import breaker_incidents
+
+    org = generate(people=60, days=10, seed=3, end=date(2026, 11, 30))
+    incidents = breaker_incidents(org)
+    runaway = {p for p, persona in org.personas.items() if persona == "runaway_agent"}
+    assert incidents and {i.person for i in incidents} == runaway and all(i.cause == "loop" for i in incidents)
+    # A trip on the last day is still open; earlier ones were re-enabled by the person, with a reason.
+    for i in incidents:
+        assert (i.reenabled_at is None) == (i.day == org.end.isoformat())
+        assert i.reenabled_at is None or (i.reenabled_by == i.person and i.reenable_reason)

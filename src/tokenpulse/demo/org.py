@@ -463,7 +463,8 @@ def generate(people: int = 300, days: int = 45, seed: int = 1, end: date | None 
              book: PriceBook | None = None) -> DemoOrg:
     """A demo organisation of `people` people over the `days` days ending on `end` (default: today, UTC).
 
-    The same arguments give the same organisation, event for event. `mix` sets the persona shares of the
+    The same arguments give the same organisation, event for event (a demo ending today also stops at the
+    present moment, so it grows through the day). `mix` sets the persona shares of the
     individual contributors (default `DEFAULT_MIX`); `floor` the expected monthly spend per tool that
     calibrators aim at (default `EXPECTED_MONTHLY_USD`). Every usage event is priced with `book` (default:
     the bundled price book)."""
@@ -493,6 +494,10 @@ def generate(people: int = 300, days: int = 45, seed: int = 1, end: date | None 
         _BEHAVIOUR[personas[p.person]](g, day_list, book=book, floor=floor)
         usage += g.usage
         outcomes += g.outcomes
+    # A demo ending today stops at the present: nobody's requests are dated later than now.
+    now = datetime.now(UTC)
+    usage = [e for e in usage if e.ts <= now]
+    outcomes = [o for o in outcomes if o.ts <= now]
     for e in usage:
         book.price(e)
     usage.sort(key=lambda e: (e.ts, e.id))
