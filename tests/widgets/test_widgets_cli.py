@@ -61,3 +61,18 @@ def test_install_and_uninstall_through_the_command_line(tmp_path: Path) -> None:
     assert plugin.stat().st_mode & stat.S_IXUSR and plugin.read_text().rstrip().endswith(" menubar")
     ok("menubar", "uninstall", "--dir", str(plugins))
     assert not plugin.exists()
+
+
+def test_the_statusline_through_the_cli_reads_the_data_directory_given(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tokenpulse.cli import cli
+
+    other = tmp_path / "elsewhere"
+    stamp = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    write_ndjson(tmp_path / "usage.ndjson", [ev("a", stamp, input_tokens=150_000)])
+    ok("--home", str(other), "import", "--format", "ndjson", str(tmp_path / "usage.ndjson"))
+    result = CliRunner().invoke(cli, ["--home", str(other), "statusline"],
+                                input=(DATA / "statusline-test.json").read_bytes(), env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert result.stdout == "Sonnet 4 · session $0.06 · today $0.45 · month $0.45 · ctx 21%\n"

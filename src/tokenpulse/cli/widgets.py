@@ -14,6 +14,16 @@ from .app import App
 from .render import console
 
 
+def _render(kind: str, app: App) -> None:
+    """Through the CLI (e.g. with --home): the same fast path, pointed at this data directory."""
+    import os
+
+    from ..widgets.fast import run
+
+    os.environ["TOKENPULSE_HOME"] = str(app.settings.home)
+    sys.exit(run(kind))
+
+
 def _command() -> str:
     """This installation's `tokenpulse`, by absolute path (widgets run without the user's shell PATH)."""
     beside = Path(sys.executable).parent / "tokenpulse"
@@ -27,9 +37,7 @@ def statusline(ctx: click.Context) -> None:
     against your cap, context use, rate limits, a breaker warning. Reads the snapshot imports write; never
     the logs. `tokenpulse statusline install` sets it up in ~/.claude/settings.json."""
     if ctx.invoked_subcommand is None:
-        from ..widgets.fast import run
-
-        sys.exit(run("statusline"))
+        _render("statusline", ctx.obj)
 
 
 def _settings_option(f):  # noqa: ANN001, ANN202 - a click decorator
@@ -67,9 +75,7 @@ def menubar(ctx: click.Context) -> None:
     usage, the breaker and links to the dashboard in the dropdown. `tokenpulse menubar install --dir DIR`
     writes the plugin (refreshing every 15 minutes)."""
     if ctx.invoked_subcommand is None:
-        from ..widgets.fast import run
-
-        sys.exit(run("menubar"))
+        _render("menubar", ctx.obj)
 
 
 _dir_option = click.option("--dir", "plugin_dir", required=True,
