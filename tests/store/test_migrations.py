@@ -118,10 +118,20 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("id", "VARCHAR", False), ("session", "VARCHAR", False), ("person", "VARCHAR", False),
         ("created_at", "TIMESTAMP", False), ("revoked_at", "TIMESTAMP", True),
     ],
+    # 0006_vendor_ledgers
+    "vendor_costs": [
+        ("id", "VARCHAR", False), ("vendor", "VARCHAR", False), ("day", "DATE", False),
+        ("starting_at", "TIMESTAMP", False), ("ending_at", "TIMESTAMP", False), ("amount_micros", "BIGINT", False),
+        ("currency", "VARCHAR", False), ("scope", "VARCHAR", True), ("item", "VARCHAR", True),
+        ("cost_type", "VARCHAR", True), ("model", "VARCHAR", True), ("token_type", "VARCHAR", True),
+        ("service_tier", "VARCHAR", True), ("context_window", "VARCHAR", True), ("inference_geo", "VARCHAR", True),
+        ("source", "VARCHAR", False), ("confidence", "VARCHAR", False),
+    ],
+    "sync_state": [("name", "VARCHAR", False), ("last_start", "TIMESTAMP", False), ("updated_at", "TIMESTAMP", False)],
 }
 # PostgreSQL's names for the same column types.
 POSTGRES_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp without time zone",
-                  "JSON": "jsonb", "BOOLEAN": "boolean"}
+                  "JSON": "jsonb", "BOOLEAN": "boolean", "DATE": "date"}
 
 
 def schema_of(store: DuckDBStore) -> dict[str, list[tuple[str, str, bool]]]:
@@ -326,5 +336,8 @@ def test_a_store_from_the_first_release_is_upgraded_with_its_data(
         assert [(g["person"], g["tool"], g["requests"], g["cost_micros"]) for g in grouped] == [
             ("alice@example.com", "claude_code", 1, 300)]
         assert store.usage_grouped(["person"], since=None, until=None, scope=Scope(teams=("other",))) == []
+        # ... and the vendor ledgers' (0006): a sync cursor.
+        store.save_sync_state("anthropic", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+        assert store.sync_state("anthropic") == datetime(2026, 3, 1, tzinfo=UTC)
     finally:
         store.close()

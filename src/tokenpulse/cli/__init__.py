@@ -66,11 +66,12 @@ def _register() -> None:
         push,
         report,
         serve,
+        sync,
         widgets,
     )
 
     for module in (importing, report, depth, outcomes, forecast, insights, conversations, exporting, prices, push, serve, gateway, keys,
-                   login, me, widgets, people, demo):
+                   login, me, widgets, people, demo, sync):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -36,6 +36,7 @@ from .summaries import (
     usage_sql,
     where,
 )
+from .vendors import VendorTables
 from .web import WebTables
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyCo
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
 
 
-class DuckDBStore(WebTables, GovernanceTables, DirectoryTables):
+class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
                  lock_wait: float = LOCK_WAIT_SECONDS):
         self.path = str(path)

@@ -34,6 +34,7 @@ from .summaries import (
     usage_sql,
     where,
 )
+from .vendors import VendorTables
 from .web import WebTables
 
 BACKEND = "postgres"
@@ -48,7 +49,7 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-class PostgresStore(WebTables, GovernanceTables, DirectoryTables):
+class PostgresStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
     def __init__(self, url: str, *, read_only: bool = False):
         self.path = redact(url)
         try:
