@@ -11,9 +11,7 @@ another key gets a 401. `cursor.fail(path, page, kind)` scripts failures as `Fak
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from app_thread import serving
 
 CURSOR_KEY = "key_fake0123456789abcdef0123456789abcdef"
 
@@ -205,24 +204,6 @@ def running() -> Iterator[FakeCursor]:
     state = FakeCursor()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", state.handle)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-cursor", daemon=True)
-    thread.start()
-
-    async def start() -> web.AppRunner:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        state.url = f"http://{host}:{port}"
-        return runner
-
-    runner = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
-    try:
+    with serving(app, "fake-cursor") as url:
+        state.url = url
         yield state
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()

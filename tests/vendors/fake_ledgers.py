@@ -16,8 +16,6 @@ recorded in `ledgers.requests` as (path, query pairs, headers with lower-case na
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from app_thread import serving
 
 ANTHROPIC_KEY = "sk-ant-admin01-fake-valid-key-0123456789"
 OPENAI_KEY = "sk-admin-fake-valid-key-0123456789"
@@ -234,24 +233,6 @@ def running() -> Iterator[FakeLedgers]:
     state = FakeLedgers()
     app = web.Application()
     app.router.add_get("/{tail:.*}", state.handle)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-ledgers", daemon=True)
-    thread.start()
-
-    async def start() -> web.AppRunner:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        state.url = f"http://{host}:{port}"
-        return runner
-
-    runner = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
-    try:
+    with serving(app, "fake-ledgers") as url:
+        state.url = url
         yield state
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()

@@ -1,0 +1,36 @@
+"""An aiohttp application served on a free port of 127.0.0.1 from a background thread (for the fakes of
+the vendors' admin APIs, which the synchronous client under test talks to)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+
+
+@contextmanager
+def serving(app: web.Application, name: str) -> Iterator[str]:
+    """`with serving(app, "fake-x") as url: ...` — the app's base URL while the block runs."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
+    thread.start()
+
+    async def start() -> tuple[web.AppRunner, str]:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return runner, f"http://{host}:{port}"
+
+    runner, url = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
+    try:
+        yield url
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
