@@ -97,13 +97,18 @@ class VendorClient:
 
     def get(self, path: str, params: Params | None = None, *, page: int = 1) -> dict[str, Any]:
         """One page, decoded; retried on 429/5xx; must be a JSON object with a `data` list."""
-        url = self._url(path, params)
+        return self._request("GET", self._url(path, params), path, page=page, items="data")
+
+    def _request(self, method: str, url: str, path: str, *, data: bytes | None = None, page: int = 1,
+                 items: str | None = None) -> dict[str, Any]:
+        """One JSON object answer, retried on 429/5xx and dropped connections; `items` names a list the
+        answer must hold (None: any object)."""
         attempt = 0
         while True:
             attempt += 1
-            status, headers, body = self._fetch(url)
+            status, headers, body = self._fetch(url, method, data)
             if status is not None and 200 <= status < 300:
-                return self._decode(body, path, page)
+                return self._decode(body, path, page, items)
             if status in (401, 403):
                 raise VendorAuthError(
                     f"{self.vendor} refused the admin key (HTTP {status}): the admin key is invalid or "
@@ -112,10 +117,15 @@ class VendorClient:
             if not retriable or attempt >= self.max_attempts:
                 what = "could not be reached" if status is None else f"answered HTTP {status}"
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
-                detail = _error_detail(body)
+                detail = self._error_detail(body)
                 raise VendorError(f"{self.vendor} {what} for {path} (page {page}){tries}"
                                   + (f": {detail}" if detail else ""), self.vendor, status)
             self.sleep(self._wait(attempt, headers))
+
+    @staticmethod
+    def _error_detail(body: bytes) -> str:
+        """The vendor's own error message in a refused answer (a vendor with another shape overrides it)."""
+        return _error_detail(body)
 
     def pages(self, path: str, params: Params | None = None) -> Iterator[Page]:
         """Every page of a paginated answer, following `has_more` / `next_page` (sent back as `page`)."""
@@ -152,10 +162,13 @@ class VendorClient:
         query = urllib.parse.urlencode(pairs)
         return self.base_url.rstrip("/") + path + (f"?{query}" if query else "")
 
-    def _fetch(self, url: str) -> tuple[int | None, Mapping[str, str], bytes]:
-        """(status, headers, body); status None when the connection failed."""
+    def _fetch(self, url: str, method: str = "GET", data: bytes | None = None
+               ) -> tuple[int | None, Mapping[str, str], bytes]:
+        """(status, headers, body); status None when the connection failed. `data`: a JSON body to send."""
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.headers}
-        request = urllib.request.Request(url, method="GET", headers=headers)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return response.status, response.headers, response.read()
@@ -174,7 +187,7 @@ class VendorClient:
             return retry_after
         return min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
 
-    def _decode(self, body: bytes, path: str, page: int) -> dict[str, Any]:
+    def _decode(self, body: bytes, path: str, page: int, items: str | None = "data") -> dict[str, Any]:
         try:
             obj = _decode_json(body)
         except msgspec.DecodeError:
@@ -183,9 +196,9 @@ class VendorClient:
         if not isinstance(obj, dict):
             raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: expected a "
                                   f"JSON object, got {type(obj).__name__}", self.vendor, path, page)
-        if not isinstance(obj.get("data"), list):
+        if items is not None and not isinstance(obj.get(items), list):
             raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: "
-                                  "no `data` list", self.vendor, path, page)
+                                  f"no `{items}` list", self.vendor, path, page)
         return obj
 
 

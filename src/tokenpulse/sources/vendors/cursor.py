@@ -38,8 +38,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,10 +49,7 @@ import msgspec
 from ...events import UsageEvent, as_utc, explain_validation
 from .client import (
     MAX_PAGES,
-    RETRIED_STATUSES,
-    USER_AGENT,
     Page,
-    VendorAuthError,
     VendorClient,
     VendorDataError,
     VendorError,
@@ -93,26 +88,8 @@ class CursorClient(VendorClient):
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None, *, page: int = 1,
              items: str | None = None) -> dict[str, Any]:
         """One JSON object answer, retried on 429/5xx; `items` names a list the answer must hold."""
-        url = self.base_url.rstrip("/") + path
         data = _encode_json(body) if body is not None else None
-        attempt = 0
-        while True:
-            attempt += 1
-            status, headers, raw = self._send(method, url, data)
-            if status is not None and 200 <= status < 300:
-                return self._object(raw, path, page, items)
-            if status in (401, 403):
-                raise VendorAuthError(
-                    f"{self.vendor} refused the admin key (HTTP {status}): the admin key is invalid or "
-                    f"expired; create a new one and update the configuration", self.vendor, status)
-            retriable = status is None or status in RETRIED_STATUSES or status >= 500
-            if not retriable or attempt >= self.max_attempts:
-                what = "could not be reached" if status is None else f"answered HTTP {status}"
-                tries = f" after {attempt} attempts" if attempt > 1 else ""
-                detail = _error_detail(raw)
-                raise VendorError(f"{self.vendor} {what} for {path} (page {page}){tries}"
-                                  + (f": {detail}" if detail else ""), self.vendor, status)
-            self.sleep(self._wait(attempt, headers))
+        return self._request(method, self._url(path, None), path, data=data, page=page, items=items)
 
     def post_pages(self, path: str, body: Mapping[str, Any], items: str, page_size: int) -> Iterator[Page]:
         """Every page of a `page`/`pageSize` POST route whose answers hold the list `items`."""
@@ -129,38 +106,10 @@ class CursorClient(VendorClient):
                                       number)
         raise VendorError(f"{self.vendor} returned more than {MAX_PAGES} pages for {path}", self.vendor)
 
-    # --- internals ------------------------------------------------------------------------------------
-
-    def _send(self, method: str, url: str, data: bytes | None) -> tuple[int | None, Mapping[str, str], bytes]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.headers}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                raw = exc.read()
-            except OSError:
-                raw = b""
-            return exc.code, exc.headers or {}, raw
-        except (urllib.error.URLError, OSError):
-            return None, {}, b""
-
-    def _object(self, raw: bytes, path: str, page: int, items: str | None) -> dict[str, Any]:
-        try:
-            obj = _decode_json(raw)
-        except msgspec.DecodeError:
-            raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: not JSON",
-                                  self.vendor, path, page) from None
-        if not isinstance(obj, dict):
-            raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: expected a "
-                                  f"JSON object, got {type(obj).__name__}", self.vendor, path, page)
-        if items is not None and not isinstance(obj.get(items), list):
-            raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: "
-                                  f"no `{items}` list", self.vendor, path, page)
-        return obj
+    @staticmethod
+    def _error_detail(body: bytes) -> str:
+        """Cursor words its errors its own ways (see the module function below)."""
+        return _error_detail(body)
 
 
 def _has_next(answer: dict[str, Any], number: int, page_size: int, listed: int) -> bool:
