@@ -169,9 +169,9 @@ def test_outcomes_count_git_as_the_record_and_show_the_ai_assisted_share(filled)
 
 
 def test_the_sql_outcome_totals_follow_the_outcomes_modules_rules(filled) -> None:
-    """The dashboard counts outcomes per person in SQL (fast for 30,000 people); `tokenpulse outcomes` in
-    Python. On a mix of git and telemetry, marked and unmarked lines, both give the same figures."""
-    from tokenpulse.insights.outcomes import AI_LINE_TOOLS, counted
+    """The dashboard counts outcomes per person in SQL (fast for 30,000 people); `tokenpulse outcomes`
+    (outcomes_per_dollar) in Python. On a mix of git and telemetry, marked and unmarked lines, both give the same figures."""
+    from tokenpulse.insights.outcomes import AI_LINE_TOOLS, outcomes_per_dollar
 
     def o(id: str, person: str, type: str, count: int, *, git: bool, ai: bool | None = None,
           tool: str = "claude_code") -> OutcomeEvent:
@@ -192,8 +192,8 @@ def test_the_sql_outcome_totals_follow_the_outcomes_modules_rules(filled) -> Non
         o("c3", "cy@x.io", "lines_added", 500, git=False),
     ])
     since, until = view(None).bounds
-    python = {p: (r.commits, r.pull_requests, r.lines_added, r.lines_removed, r.ai_lines)
-              for p, r in counted(filled, since, until).items()}
+    python = {r.key: (r.commits, r.pull_requests, r.lines_added, r.lines_removed, r.ai_lines)
+              for r in outcomes_per_dollar(filled, "person", since=since, until=until).rows}
     sql = {r["person"]: (r["commits"], r["pull_requests"], r["lines_added"], r["lines_removed"], r["ai_lines"])
            for r in filled.outcome_totals(since, until, sorted(AI_LINE_TOOLS))}
     assert sql == python

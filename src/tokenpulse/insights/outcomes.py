@@ -155,13 +155,6 @@ def _sides(lines: Iterable[tuple[str, str, bool, bool, str | None, int]]) -> dic
     return sides
 
 
-def counted(store: Any, since: datetime | None, until: datetime | None, *, scope: Any = None
-            ) -> dict[str, OutcomeRow]:
-    """Each person's outcomes under the counting rules (no spend: the caller has it), within `scope`."""
-    return {person: _person_row(person, None, 0, 0, git, other)
-            for person, (git, other) in _sides(store.outcome_lines(since, until, KINDS, scope=scope)).items()}
-
-
 def _person_row(person: str, team: str | None, spend: int, requests: int, git: _Counts, other: _Counts) -> OutcomeRow:
     """Apply the counting rules (module docstring) to one person's two sides."""
     def pick(kinds: tuple[str, ...]) -> _Counts:
