@@ -19,7 +19,7 @@ from ..keys import hash_secret
 from ..server.http import json_response
 from . import data, pages
 from . import policy as policies
-from .routes import view_of
+from .routes import own_session, view_of
 from .signin import COOKIE, LOGIN_COOKIE, SESSION_HOURS, start_session
 from .state import Dashboard, dashboard_of
 
@@ -249,11 +249,8 @@ async def _own_session(request: web.Request) -> tuple[Dashboard, data.View, str,
     """The session in the URL, if it is the viewer's own; otherwise the same 404 as for no such session."""
     dash = dashboard_of(request)
     view = await view_of(request, dash)
-    session = request.match_info["session"]
-    span = await dash.read(lambda store: store.session_span(session))
-    if span is None or span.owner is None or span.owner != view.viewer.person:
-        raise RequestError("no such session, or it is not yours", 404)
-    return dash, view, session, span.owner, span
+    span = await own_session(request, dash, view)
+    return dash, view, span.session, span.owner, span
 
 
 async def share_session(request: web.Request) -> web.StreamResponse:

@@ -117,14 +117,20 @@ async def _profile(request: web.Request, dash: Dashboard, view: data.View) -> di
     return result
 
 
-async def _session(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
+async def own_session(request: web.Request, dash: Dashboard, view: data.View) -> Any:
+    """The span (`store.session_span`) of the session in the URL, if it is the viewer's own; otherwise the
+    same 404 as for no such session, so session ids cannot be probed."""
     session = request.match_info["session"]
     span = await dash.read(lambda store: store.session_span(session))
     if span is None or span.owner is None or span.owner != view.viewer.person:
         raise RequestError("no such session, or it is not yours", 404)
-    result = await dash.read(lambda store: {**data.session_detail(store, span, with_prompts=True),
-                                            "shared": session in store.shared_sessions(span.owner)})
-    return result
+    return span
+
+
+async def _session(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
+    span = await own_session(request, dash, view)
+    return await dash.read(lambda store: {**data.session_detail(store, span, with_prompts=True),
+                                          "shared": span.session in store.shared_sessions(span.owner)})
 
 
 async def _shared(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
