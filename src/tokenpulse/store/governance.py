@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from .summaries import aware, naive_utc, time_bounds
+from .web import narrow
 
 
 @dataclass
@@ -241,7 +242,7 @@ class GovernanceTables:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        _add_scope(where, params, scope)
+        narrow(where, params, scope)
         if people is not None:
             where.append(f"person IN ({', '.join('?' for _ in people)})" if people else "FALSE")
             params.extend(people)
@@ -276,7 +277,7 @@ class GovernanceTables:
         if not kinds:
             return []
         clauses, params = ["person IS NOT NULL", f"type IN ({', '.join('?' for _ in kinds)})"], list(kinds)
-        _add_scope(clauses, params, scope)
+        narrow(clauses, params, scope)
         _add_bounds(clauses, params, since, until)
         # `->>` reads a JSON member as text on both backends (DuckDB JSON, PostgreSQL JSONB).
         rows = self._rows(f"""SELECT person, type, source = 'git', coalesce(extra->>'ai_assisted', 'false') = 'true',
@@ -295,7 +296,7 @@ class GovernanceTables:
         clauses, params = ["person IS NOT NULL",
                            "type IN ('commit', 'pull_request', 'lines_added', 'lines_removed')"], []
         _add_bounds(clauses, params, since, until)
-        _add_scope(clauses, params, scope)
+        narrow(clauses, params, scope)
         tools = ", ".join("?" for _ in ai_tools) or "NULL"
         ai = (f"(coalesce(extra->>'ai_assisted', 'false') = 'true' OR (source <> 'git' AND tool IN ({tools})))")
 
@@ -383,11 +384,3 @@ def _add_bounds(clauses: list[str], params: list[Any], since: datetime | None, u
     bounded, values = time_bounds("ts", since, until)
     clauses.extend(bounded)
     params.extend(values)
-
-
-def _add_scope(clauses: list[str], params: list[Any], scope: Any) -> None:
-    """Only the people of a viewer's `store.web.Scope` (None: everyone)."""
-    if scope is not None:
-        scope_sql, scope_params = scope.sql()
-        clauses.append(scope_sql)
-        params.extend(scope_params)

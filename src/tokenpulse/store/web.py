@@ -210,10 +210,7 @@ def _where(time_col: str, since: datetime | None, until: datetime | None, scope:
     if person is not None:
         clauses.append("person = ?")
         params.append(person)
-    if scope is not None:
-        sql, scope_params = scope.sql()
-        clauses.append(sql)
-        params.extend(scope_params)
+    narrow(clauses, params, scope)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -238,3 +235,11 @@ class Scope:
             parts.append(f"person IN ({', '.join('?' for _ in self.people)})")
             params.extend(self.people)
         return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
+
+
+def narrow(clauses: list[str], params: list[Any], scope: Scope | None) -> None:
+    """Add the condition that keeps only the people of a viewer's `scope` (None: everyone)."""
+    if scope is not None:
+        scope_sql, scope_params = scope.sql()
+        clauses.append(scope_sql)
+        params.extend(scope_params)
