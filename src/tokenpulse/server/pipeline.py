@@ -57,6 +57,9 @@ class Overrides:
     """A team ingest token: events are labelled with the team."""
 
 
+NO_OVERRIDES = Overrides()
+
+
 @dataclass
 class Decoded:
     usage: Any = None
@@ -97,7 +100,7 @@ def _finish(usage: list[UsageEvent], outcomes: list[OutcomeEvent], prompts: list
                    cumulative=cumulative, prompts=prompts)
 
 
-def decode_otlp(signal: Signal, body: bytes, encoding: otlp.Encoding, overrides: Overrides = Overrides(),
+def decode_otlp(signal: Signal, body: bytes, encoding: otlp.Encoding, overrides: Overrides = NO_OVERRIDES,
                 book: PriceBook | None = None) -> Decoded:
     """An OTLP export request as events. Raises `InvalidEvent` if the body cannot be decoded at all;
     records of a known kind that cannot be read are counted in `rejected`, unknown kinds in `ignored`."""
@@ -110,7 +113,7 @@ def decode_otlp(signal: Signal, body: bytes, encoding: otlp.Encoding, overrides:
     return decoded
 
 
-def decode_ndjson(body: bytes, overrides: Overrides = Overrides(), book: PriceBook | None = None) -> Decoded:
+def decode_ndjson(body: bytes, overrides: Overrides = NO_OVERRIDES, book: PriceBook | None = None) -> Decoded:
     """Canonical NDJSON (`tokenpulse-events/1`): good lines kept, each bad line reported with its number."""
     usage: list[UsageEvent] = []
     outcomes: list[OutcomeEvent] = []
