@@ -138,13 +138,14 @@ def configured(ledgers: FakeLedgers, monkeypatch: pytest.MonkeyPatch) -> FakeLed
 
 
 def test_the_command_syncs_both_vendors_once(configured: FakeLedgers) -> None:
-    first = ok("sync", "--json")
+    both = ("--vendor", "anthropic", "--vendor", "openai")
+    first = ok("sync", *both, "--json")
     data = as_json(first)
     assert [(v["vendor"], v["status"], v["events"]["new"], v["costs"]["new"]) for v in data["vendors"]] == [
         ("anthropic", "synced", 4, 3), ("openai", "synced", 3, 3)]
     assert data["vendors"][0]["unmapped"] == {"anthropic-key:apikey_01A": 2, "anthropic-key:apikey_01B": 1}
     assert {p for p, _, _ in configured.requests} >= {A_USAGE, O_USAGE}
-    second = as_json(ok("sync", "--json"))
+    second = as_json(ok("sync", *both, "--json"))
     assert [(v["events"]["new"], v["events"]["unchanged"], v["costs"]["new"]) for v in second["vendors"]] == [
         (0, 4, 0), (0, 3, 0)]
     text = ok("sync", "--vendor", "openai")
@@ -155,11 +156,14 @@ def test_the_command_syncs_both_vendors_once(configured: FakeLedgers) -> None:
 
 
 def test_the_command_skips_vendors_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ANTHROPIC_ADMIN_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    for variable in ("ANTHROPIC_ADMIN_KEY", "OPENAI_ADMIN_KEY", "CURSOR_ADMIN_KEY", "GITHUB_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
     assert as_json(ok("sync", "--json")) == {"vendors": [
         {"vendor": "anthropic", "status": "skipped", "note": "ANTHROPIC_ADMIN_KEY is not set"},
-        {"vendor": "openai", "status": "skipped", "note": "OPENAI_ADMIN_KEY is not set"}]}
+        {"vendor": "claude_code", "status": "skipped", "note": "ANTHROPIC_ADMIN_KEY is not set"},
+        {"vendor": "openai", "status": "skipped", "note": "OPENAI_ADMIN_KEY is not set"},
+        {"vendor": "cursor", "status": "skipped", "note": "CURSOR_ADMIN_KEY is not set"},
+        {"vendor": "copilot", "status": "skipped", "note": "GITHUB_TOKEN is not set"}]}
     result = ok("sync")
     assert "anthropic: skipped (ANTHROPIC_ADMIN_KEY is not set)" in result.stderr
 
@@ -168,7 +172,7 @@ def test_a_refused_key_fails_that_vendor_without_printing_the_key(configured: Fa
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     expired = "sk-admin-expired-key-0000"
     monkeypatch.setenv("OPENAI_ADMIN_KEY", expired)
-    result = tp("sync", "--json")
+    result = tp("sync", "--vendor", "anthropic", "--vendor", "openai", "--json")
     assert result.exit_code == 1
     data = as_json(result)
     assert [(v["vendor"], v["status"]) for v in data["vendors"]] == [("anthropic", "synced"), ("openai", "failed")]

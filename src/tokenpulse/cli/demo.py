@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .app import App
-from .options import _day_callback
+from .options import day_callback
 from .render import console, plural, print_json
 
 
@@ -16,7 +16,7 @@ from .render import console, plural, print_json
 @click.option("--people", type=click.IntRange(10, 100_000), default=300, show_default=True)
 @click.option("--days", type=click.IntRange(1, 400), default=45, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--end", callback=_day_callback, metavar="DATE", help="Last day of the history (default: today, UTC).")
+@click.option("--end", callback=day_callback, metavar="DATE", help="Last day of the history (default: today, UTC).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write events.ndjson, people.csv and personas.json to this folder.")
 @click.option("--load/--no-load", default=True, show_default=True, help="Load it into the store.")

@@ -8,13 +8,13 @@ import click
 
 from .app import App
 from .importing import apply_pricing_flags
-from .options import _day_callback, discount_option, output_options, resolve_day
+from .options import day_callback, discount_option, output_options, resolve_day
 from .render import console, print_json
 
 
 @click.command("forecast")
 @click.option("--by", type=click.Choice(["person", "team", "org"]), default="org", show_default=True)
-@click.option("--today", callback=_day_callback, metavar="DATE", help="Forecast as of this day (default: today).")
+@click.option("--today", callback=day_callback, metavar="DATE", help="Forecast as of this day (default: today).")
 @click.option("--tz", "tz", metavar="ZONE", help="Time zone of the month (default: the tz setting).")
 @click.option("--no-import", is_flag=True, help="Use what is already stored.")
 @discount_option

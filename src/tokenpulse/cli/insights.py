@@ -9,7 +9,7 @@ import click
 
 from ..errors import ConfigError
 from .app import App
-from .options import _day_callback, resolve_day
+from .options import day_callback, resolve_day
 from .render import console, print_json
 
 
@@ -27,8 +27,8 @@ def expected_usage(app: App) -> dict[str, float]:
 
 
 @click.command("insights")
-@click.option("--since", "-s", callback=_day_callback, metavar="DATE", help="First local date (default: 30 days ago).")
-@click.option("--until", "-u", callback=_day_callback, metavar="DATE", help="Last local date (default: today).")
+@click.option("--since", "-s", callback=day_callback, metavar="DATE", help="First local date (default: 30 days ago).")
+@click.option("--until", "-u", callback=day_callback, metavar="DATE", help="Last local date (default: today).")
 @click.option("--tz", "tz", metavar="ZONE", help="Time zone of the dates (default: the tz setting).")
 @click.option("--team", metavar="TEAM", help="Only this team's people.")
 @click.option("--top", "top_n", type=click.IntRange(0, 1000), default=10, show_default=True,

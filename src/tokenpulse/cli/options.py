@@ -39,7 +39,7 @@ def resolve_day(value: date | str | None, tz: str) -> date | None:
     return datetime.now(zone(tz)).date() - timedelta(days=RELATIVE_DAYS[value])
 
 
-def _day_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> date | str | None:
+def day_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> date | str | None:
     return parse_day(value)
 
 
@@ -58,9 +58,9 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def period_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--since/--until (local dates), --tz, --tool and --project."""
     options = [
-        click.option("--since", "-s", callback=_day_callback, metavar="DATE",
+        click.option("--since", "-s", callback=day_callback, metavar="DATE",
                      help="First local date to include (YYYY-MM-DD, YYYYMMDD, today, yesterday)."),
-        click.option("--until", "-u", callback=_day_callback, metavar="DATE",
+        click.option("--until", "-u", callback=day_callback, metavar="DATE",
                      help="Last local date to include."),
         click.option("--tz", "--timezone", "tz", metavar="ZONE",
                      help=f"IANA time zone for dates (default: the tz setting, else this machine's: "

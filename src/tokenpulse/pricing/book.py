@@ -177,17 +177,20 @@ class PriceBook:
     def price(self, event: UsageEvent) -> None:
         """Set the event's list cost, the model it was priced as and this book's version.
 
-        An unknown model leaves `cost_micros` None (reported as unpriced, never as $0)."""
+        An unknown model leaves `cost_micros` None (reported as unpriced, never as $0). A vendor's bill
+        (`confidence="billed"` with a reported cost) is the event's cost, whatever its tokens would cost at
+        list price: billed figures are what totals count."""
         price = self.lookup(event.model)
         event.price_version = self.version
+        billed = event.reported_cost_micros if event.confidence == "billed" else None
         if price is None:
-            event.cost_micros = None
+            event.cost_micros = billed
             event.priced_model = None
             return
         event.priced_model = price.name
         if event.provider is None:  # so per-provider discounts apply to events that did not say
             event.provider = price.provider
-        event.cost_micros = cost_micros(event, price)
+        event.cost_micros = billed if billed is not None else cost_micros(event, price)
 
 
 def cost_micros(event: UsageEvent, price: ModelPrice) -> int:

@@ -1,9 +1,13 @@
-"""Vendor ledgers: what Anthropic and OpenAI record and bill, read from their admin APIs.
+"""Vendor ledgers: what Anthropic, OpenAI, Cursor and GitHub Copilot record and bill, read from their
+admin APIs.
 
-`client.VendorClient` does the HTTP (pagination, retries, clear errors); `anthropic` and `openai`
-map the documented response pages to `UsageEvent`s (`source="vendor_api"`, `confidence="metered"`) and
-`VendorCost` records (`confidence="billed"`), as pure functions, and sync a time range through a client.
-Every id is deterministic, so syncing the same range twice stores nothing new.
+`client.VendorClient` does the HTTP (pagination, retries, clear errors); one module per vendor report maps
+the documented response pages to `UsageEvent`s (`source="vendor_api"`; `confidence="billed"` where the
+vendor bills per request, else `"metered"`), `OutcomeEvent`s and `VendorCost` lines, as pure functions, and
+syncs a time range through a client: `anthropic` (messages usage, cost report), `claude_code` (the Claude
+Code usage report), `openai` (completions usage, costs), `cursor` (usage events, spend, spend limits) and
+`copilot` (usage metrics reports, AI-credit billing). Every id is deterministic, so syncing the same range
+twice stores nothing new. `tokenpulse.sync` runs them into the store.
 """
 
 from __future__ import annotations

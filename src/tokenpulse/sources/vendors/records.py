@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import msgspec
+
+from ...events import OutcomeEvent, UsageEvent
 
 
 class VendorCost(msgspec.Struct, kw_only=True, frozen=True):
@@ -38,3 +41,13 @@ class VendorCost(msgspec.Struct, kw_only=True, frozen=True):
 def id_part(value: object) -> str:
     """One component of a deterministic id: `-` for a null dimension."""
     return "-" if value is None else str(value)
+
+
+@dataclass
+class VendorBatch:
+    """What one connector read for a time range: usage events, billed cost lines and outcomes. Events and
+    outcomes carry no person yet: `tokenpulse.sync` maps their vendor identities to people."""
+
+    events: list[UsageEvent] = field(default_factory=list)
+    costs: list[VendorCost] = field(default_factory=list)
+    outcomes: list[OutcomeEvent] = field(default_factory=list)
