@@ -128,6 +128,8 @@ EXPECTED_SCHEMA: dict[str, list[tuple[str, str, bool]]] = {
         ("source", "VARCHAR", False), ("confidence", "VARCHAR", False),
     ],
     "sync_state": [("name", "VARCHAR", False), ("last_start", "TIMESTAMP", False), ("updated_at", "TIMESTAMP", False)],
+    # 0007_vendor_days
+    "vendor_days": [("person", "VARCHAR", False), ("tool", "VARCHAR", False), ("day", "DATE", False)],
 }
 # PostgreSQL's names for the same column types.
 POSTGRES_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "TIMESTAMP": "timestamp without time zone",

@@ -96,6 +96,7 @@ class DirectoryTables:
                              FROM events e JOIN aliases a ON e.person = a.alias ON CONFLICT DO NOTHING""")
             for table in ("events", "outcomes", "prompts"):
                 self._run(f"UPDATE {table} SET person = a.person FROM aliases a WHERE {table}.person = a.alias")
+            self._move_vendor_days()
         return moved
 
     def people(self) -> list[Person]:

@@ -30,12 +30,21 @@ ROLLUP_SELECT = f"""
     FROM events
 """
 ROLLUP_GROUP_BY = "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+# Whether an event counts in totals: a vendor's own figures always do; another source's event does unless a
+# vendor reported usage for its person, tool and UTC day (`vendor_days`), whose figures then stand for it.
+COUNTED = """(source = 'vendor_api' OR NOT EXISTS (
+    SELECT 1 FROM vendor_days v
+    WHERE v.person = events.person AND v.tool = events.tool AND v.day = CAST(events.ts AS DATE)))"""
+# The events that count, for the queries that sum events rather than the hourly summaries.
+COUNTED_EVENTS_QUERY = f"(SELECT * FROM events WHERE {COUNTED})"
+COUNTED_EVENTS = f"{COUNTED_EVENTS_QUERY} AS events"
 # The summaries of the hours listed in `dirty_hours`, rebuilt from their events (after deleting the old ones).
 REBUILD_DIRTY_HOURS = f"""
     INSERT INTO usage_hourly {ROLLUP_SELECT}
     WHERE ts >= (SELECT min(hour) FROM dirty_hours)
       AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
       AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
+      AND {COUNTED}
     {ROLLUP_GROUP_BY}"""
 
 
@@ -97,7 +106,7 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
     # events themselves for local days and for date bounds.
     unbounded = query.since is None and query.until is None
     use_rollup = hour_aligned(query.tz) or (unbounded and query.group not in ("day", "week", "month"))
-    table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
+    table, time_col = ("usage_hourly", "hour") if use_rollup else (COUNTED_EVENTS, "ts")
     local = f"timezone({placeholder}, timezone('UTC', {time_col}))"
     params: list[Any] = []
     if query.group in ("day", "week", "month"):

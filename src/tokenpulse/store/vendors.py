@@ -8,7 +8,7 @@ Like `web.py`, the SQL is shared (`?` placeholders) and each backend supplies `_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .summaries import aware, naive_utc, time_bounds
@@ -64,6 +64,78 @@ class VendorTables:
             item["ending_at"] = aware(item["ending_at"])
             out.append(VendorCost(**item))
         return out
+
+    # --- the cells a vendor reported (its figures count there) ---------------------------------------
+
+    def cover_vendor_days(self, cells: Sequence[tuple[str, str, date]]) -> int:
+        """Record (person, tool, UTC day) cells a vendor reported usage for, and mark those days' hours for
+        their summaries to be rebuilt: from now on the vendor's events are what those cells count. Returns
+        how many cells were new."""
+        unique = sorted(set(cells))
+        if not unique:
+            return 0
+        with self.transaction():
+            known = {(p, t, d) for p, t, d in self._rows("SELECT person, tool, day FROM vendor_days "
+                                                          "WHERE day >= ? AND day <= ?", [unique[0][2], unique[-1][2]])}
+            new = [c for c in unique if c not in known]
+            if new:
+                self._insert_many("vendor_days", ("person", "tool", "day"), new, "ON CONFLICT DO NOTHING")
+                self._dirty_days({d for _, _, d in new})
+        return len(new)
+
+    def _move_vendor_days(self) -> None:
+        """Cells recorded under an alias become its person's (with `apply_aliases`, which moves the events)."""
+        days = {d for (d,) in self._rows("SELECT v.day FROM vendor_days v JOIN aliases a ON v.person = a.alias")}
+        if days:
+            self._run("""INSERT INTO vendor_days SELECT a.person, v.tool, v.day FROM vendor_days v
+                         JOIN aliases a ON v.person = a.alias ON CONFLICT DO NOTHING""")
+            self._run("DELETE FROM vendor_days WHERE person IN (SELECT alias FROM aliases)")
+            self._dirty_days(days)
+
+    def _dirty_days(self, days: set[date]) -> None:
+        hours = [(datetime.combine(d, time()) + timedelta(hours=h),) for d in sorted(days) for h in range(24)]
+        self._insert_many("dirty_hours", ("hour",), hours, "ON CONFLICT DO NOTHING")
+
+    def vendor_days(self, since: date | None = None, until: date | None = None) -> list[tuple[str, str, date]]:
+        """The covered cells with a day in [since, until), in order."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("day >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("day < ?")
+            params.append(until)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [(p, t, d) for p, t, d in self._rows(f"SELECT person, tool, day FROM vendor_days {where} "
+                                                    "ORDER BY day, person, tool", params)]
+
+    def reconciliation_cells(self, since: date, until: date, *, scope: Any = None, tools: Sequence[str] = ()
+                             ) -> list[tuple[Any, ...]]:
+        """Usage per (person, tool, UTC day, side) over the UTC days [since, until): side `vendor` (a vendor's
+        admin API), `gateway`, or `local` (local logs, OpenTelemetry, imports). Columns: person, tool, day,
+        side, requests, tokens, cost (micro-USD; a billed event's bill), unpriced requests, billed requests,
+        requests whose request id the gateway also recorded (local side: the same request seen twice)."""
+        from .web import narrow
+
+        clauses = ["ts >= ?", "ts < ?"]
+        params: list[Any] = [datetime.combine(since, time()), datetime.combine(until, time())]
+        narrow(clauses, params, scope)
+        if tools:
+            clauses.append(f"tool IN ({', '.join('?' for _ in tools)})")
+            params.extend(tools)
+        where = " AND ".join(clauses)
+        return self._rows(f"""
+            WITH e AS (SELECT * FROM events WHERE {where}),
+                 gateway_ids AS (SELECT DISTINCT request_id FROM e WHERE source = 'gateway' AND request_id IS NOT NULL)
+            SELECT person, tool, CAST(ts AS DATE) AS day,
+                   CASE WHEN source = 'vendor_api' THEN 'vendor' WHEN source = 'gateway' THEN 'gateway'
+                        ELSE 'local' END AS side,
+                   count(*), coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),
+                   coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL),
+                   count(*) FILTER (WHERE confidence = 'billed'),
+                   count(*) FILTER (WHERE source <> 'gateway' AND source <> 'vendor_api'
+                                    AND request_id IN (SELECT request_id FROM gateway_ids))
+            FROM e GROUP BY 1, 2, 3, 4 ORDER BY 3, 1 NULLS FIRST, 2, 4""", params)
 
     # --- sync cursors -----------------------------------------------------------------------------
 

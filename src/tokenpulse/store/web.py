@@ -16,7 +16,16 @@ from typing import Any
 import msgspec
 
 from ..events import TOKEN_FIELDS, OutcomeEvent, UsageEvent
-from .summaries import EVENT_MEASURES, ROLLUP_MEASURES, aware, hour_aligned, naive_utc, time_bounds
+from .summaries import (
+    COUNTED_EVENTS,
+    COUNTED_EVENTS_QUERY,
+    EVENT_MEASURES,
+    ROLLUP_MEASURES,
+    aware,
+    hour_aligned,
+    naive_utc,
+    time_bounds,
+)
 
 _ROLLUP_NAMES = ("requests", *TOKEN_FIELDS, "cost_micros", "unpriced_requests", "first_ts", "last_ts")
 """The measure columns of `usage_hourly`; ROLLUP_MEASURES sums them (and takes the first and last time)."""
@@ -149,7 +158,7 @@ class WebTables:
         everyone) and optionally for one person. Grouped by team, each row also counts its `people` (the
         people with usage, the unknown person counting as one)."""
         use_rollup = hour_aligned(tz)
-        table, time_col = ("usage_hourly", "hour") if use_rollup else ("events", "ts")
+        table, time_col = ("usage_hourly", "hour") if use_rollup else (COUNTED_EVENTS, "ts")
         columns = {"day": f"CAST(timezone(?, timezone('UTC', {time_col})) AS DATE)",
                    "model": "model" if use_rollup else "coalesce(priced_model, model)",
                    **{d: d for d in ("tool", "person", "provider", "project", "session", "team", "source",
@@ -216,7 +225,8 @@ def _where(time_col: str, since: datetime | None, until: datetime | None, scope:
 
 def _with_team(table: str) -> str:
     """`table` with each row's team from the directory (NULL for people not in it)."""
-    return f"(SELECT t.*, p.team FROM {table} t LEFT JOIN people p ON p.person = t.person) AS with_team"
+    inner = COUNTED_EVENTS_QUERY if table == COUNTED_EVENTS else table
+    return f"(SELECT t.*, p.team FROM {inner} t LEFT JOIN people p ON p.person = t.person) AS with_team"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,146 @@
+"""Reconciliation: per person, tool and UTC day, what a vendor reported, what the gateway metered and what
+local logs estimated, side by side with the differences, and which figure the totals count.
+
+The three sides of a cell:
+
+- `vendor`: a vendor's admin API (`tokenpulse sync`): `billed` where the vendor bills per request (Cursor,
+  Copilot's AI credits) — the cost is the bill — else the vendor's own `metered` token count, priced;
+- `gateway`: requests metered by the gateway from the upstream's answers;
+- `local`: local logs, OpenTelemetry and imports — the client's own estimate.
+
+Totals count the vendor's figure where a cell has one (the vendor's ledger is what finance reconciles
+against); elsewhere they count the gateway and local events. The other sides are kept, labelled, and shown
+here. Days are UTC days, as the vendors report them. `duplicates` counts local requests whose request id the
+gateway also recorded: the same request seen twice (both are counted when no vendor figure exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from .money import micros_to_decimal_usd
+
+SIDES = ("vendor", "gateway", "local")
+Only = Literal["all", "multiple", "differing"]
+DIFFERENCES = (("gateway", "vendor"), ("local", "vendor"), ("local", "gateway"))
+
+
+@dataclass
+class Side:
+    """One side of a cell: its requests, tokens and cost (micro-USD)."""
+
+    name: str
+    requests: int = 0
+    tokens: int = 0
+    cost_micros: int = 0
+    unpriced: int = 0
+    billed: int = 0
+    duplicates: int = 0
+
+    @property
+    def confidence(self) -> str:
+        if self.name == "vendor":
+            return "billed" if self.billed == self.requests else "metered" if not self.billed else "mixed"
+        return "metered" if self.name == "gateway" else "estimated"
+
+    def add(self, other: Side) -> None:
+        for name in ("requests", "tokens", "cost_micros", "unpriced", "billed", "duplicates"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"confidence": self.confidence, "requests": self.requests, "tokens": self.tokens,
+               "cost_usd": micros_to_decimal_usd(self.cost_micros), "unpriced_requests": self.unpriced}
+        if self.name == "local":
+            out["gateway_duplicates"] = self.duplicates
+        return out
+
+
+@dataclass
+class Cell:
+    person: str | None
+    tool: str
+    day: date
+    sides: dict[str, Side] = field(default_factory=dict)
+
+    @property
+    def counted(self) -> list[str]:
+        """The sides the totals count: the vendor's alone where there is one."""
+        if "vendor" in self.sides:
+            return ["vendor"]
+        return [s for s in SIDES if s in self.sides]
+
+    @property
+    def counted_micros(self) -> int:
+        return sum(self.sides[s].cost_micros for s in self.counted)
+
+    def differences(self) -> dict[str, int]:
+        """`<a>_minus_<b>` in micro-USD for each pair of sides the cell has."""
+        return {f"{a}_minus_{b}": self.sides[a].cost_micros - self.sides[b].cost_micros
+                for a, b in DIFFERENCES if a in self.sides and b in self.sides}
+
+    @property
+    def differs(self) -> bool:
+        return any(self.differences().values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": self.person, "tool": self.tool, "day": self.day.isoformat(),
+                **{s: self.sides[s].to_json() if s in self.sides else None for s in SIDES},
+                "counted": self.counted, "counted_usd": micros_to_decimal_usd(self.counted_micros),
+                "differences_usd": {k: micros_to_decimal_usd(v) for k, v in self.differences().items()}}
+
+
+@dataclass
+class Reconciliation:
+    since: date
+    until: date
+    """The last UTC day included."""
+    only: str
+    cells: list[Cell]
+    """The cells listed (`only`: every cell, those with more than one side, or those whose sides differ)."""
+    totals: dict[str, Side]
+    """Every cell's sides summed, listed or not."""
+    counted_micros: int
+    """What the totals count over the period: vendor figures where there are some, else gateway and local."""
+    by_tool: dict[str, dict[str, Side]]
+    counted_by_tool: dict[str, int]
+    cell_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(), "until": self.until.isoformat(), "days": "UTC", "only": self.only,
+            "totals": {s: self.totals[s].to_json() for s in SIDES},
+            "counted_usd": micros_to_decimal_usd(self.counted_micros),
+            "tools": [{"tool": tool, **{s: sides[s].to_json() if s in sides else None for s in SIDES},
+                       "counted_usd": micros_to_decimal_usd(self.counted_by_tool[tool])}
+                      for tool, sides in sorted(self.by_tool.items())],
+            "cells_total": self.cell_count, "cells": [c.to_json() for c in self.cells],
+        }
+
+
+def reconcile(store: Any, since: date, until: date, *, scope: Any = None, tools: tuple[str, ...] = (),
+              only: Only = "multiple") -> Reconciliation:
+    """The reconciliation of the UTC days [since, until] (both included), within a viewer's `scope`."""
+    from datetime import timedelta
+
+    if only not in ("all", "multiple", "differing"):
+        raise ValueError(f"only must be all, multiple or differing, got {only!r}")
+    cells: dict[tuple[Any, str, date], Cell] = {}
+    for person, tool, day, side, *figures in store.reconciliation_cells(since, until + timedelta(days=1),
+                                                                        scope=scope, tools=tools):
+        cell = cells.setdefault((person, tool, day), Cell(person, tool, day))
+        cell.sides[side] = Side(side, *(int(f) for f in figures))
+    totals = {s: Side(s) for s in SIDES}
+    by_tool: dict[str, dict[str, Side]] = {}
+    counted_by_tool: dict[str, int] = {}
+    for cell in cells.values():
+        tool_sides = by_tool.setdefault(cell.tool, {})
+        for name, side in cell.sides.items():
+            totals[name].add(side)
+            tool_sides.setdefault(name, Side(name)).add(side)
+        counted_by_tool[cell.tool] = counted_by_tool.get(cell.tool, 0) + cell.counted_micros
+    listed = [c for c in cells.values()
+              if only == "all" or (len(c.sides) > 1 and (only == "multiple" or c.differs))]
+    return Reconciliation(since, until, only, listed, totals, sum(counted_by_tool.values()), by_tool,
+                          counted_by_tool, len(cells))
