@@ -52,7 +52,7 @@ def load_snapshot(cache_dir: Path, db: Path) -> dict[str, FileState] | None:
     """The read positions as of the last import, if the store has not been written since."""
     try:
         snapshot = msgspec.msgpack.decode((cache_dir / "sources.msgpack").read_bytes(), type=_Snapshot)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except (OSError, UnicodeDecodeError, msgspec.DecodeError, msgspec.ValidationError):
         return None
     if (snapshot.version, snapshot.format) != (__version__, CACHE_FORMAT) or snapshot.generation != store_generation(db):
         return None

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .errors import TokenpulseError
+from .errors import DECODE_ERRORS, TokenpulseError
 
 RETRIES = 5
 
@@ -88,6 +88,6 @@ def _retry_after(header: str | None, attempt: int) -> float:
 def _message(data: bytes, fallback: str) -> str:
     try:
         body = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         return fallback
     return str(body.get("error") or fallback) if isinstance(body, dict) else fallback

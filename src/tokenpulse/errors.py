@@ -6,6 +6,8 @@ in exactly one place, `tokenpulse.cli.main`. Nothing below the CLI prints.
 
 from __future__ import annotations
 
+import msgspec
+
 
 class TokenpulseError(Exception):
     """Base class: a problem the user can act on, with a message that says what and where."""
@@ -50,3 +52,16 @@ class RequestError(TokenpulseError):
         self.status = status
         self.errors = errors or []
         self.headers = headers or {}
+
+
+DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, UnicodeDecodeError)
+"""What decoding untrusted JSON can raise: msgspec 0.22 raises `UnicodeDecodeError` (not a `DecodeError`) for
+bytes that are not UTF-8."""
+
+
+def json_problem(exc: Exception) -> str:
+    """What is wrong with JSON that did not decode, for a message: msgspec's own words, or where the bytes
+    stop being UTF-8."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 at byte {exc.start + 1}"
+    return str(exc)

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .errors import InvalidEvent
+from .errors import DECODE_ERRORS, InvalidEvent, json_problem
 from .money import decimal_usd_to_micros, micros_to_decimal_usd
 
 SCHEMA = "tokenpulse-events/1"
@@ -218,8 +218,8 @@ def decode_line(line: bytes | str) -> UsageEvent | OutcomeEvent:
     """Parse one canonical NDJSON line. Raises `InvalidEvent` naming the offending field."""
     try:
         obj = _decode_json(line)
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(f"not valid JSON: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise InvalidEvent(f"not valid JSON: {json_problem(exc)}") from None
     if not isinstance(obj, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("kind")

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from .errors import DECODE_ERRORS
 from .store import IngestError
 
 CHUNK_BYTES = 8 << 20
@@ -99,7 +100,7 @@ class LineReader:
         lineno = self.lines + 1
         try:
             complete = isinstance(msgspec.json.decode(carry), dict)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             complete = False
         if complete:
             self.lines = lineno

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from .errors import InvalidEvent
+from .errors import DECODE_ERRORS, InvalidEvent, json_problem
 
 FIELDS = ("email", "name", "team", "manager", "role", "aliases")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -126,8 +126,8 @@ def parse_directory(body: bytes, content_type: str) -> tuple[list[Person], list[
 def _json_rows(body: bytes) -> list[tuple[int, Any]]:
     try:
         data = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(f"not valid JSON: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise InvalidEvent(f"not valid JSON: {json_problem(exc)}") from None
     if isinstance(data, dict) and isinstance(data.get("people"), list):
         data = data["people"]
     if not isinstance(data, list):

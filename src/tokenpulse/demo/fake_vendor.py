@@ -46,6 +46,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ..errors import DECODE_ERRORS, json_problem
+
 TEXT_DELTAS = ("Hello", " from", " the", " fake", " vendor!")
 TEXT = "".join(TEXT_DELTAS)
 DEFAULT_OUTPUT_TOKENS = 16
@@ -112,8 +114,8 @@ def resolve_usage(header: str | None, body: bytes, asked: _Request) -> Usage:
     if header:
         try:
             given = _usage_decoder.decode(header)
-        except msgspec.DecodeError as exc:
-            raise BadFakeHeader(f"x-fake-usage: {exc}") from None
+        except DECODE_ERRORS as exc:
+            raise BadFakeHeader(f"x-fake-usage: {json_problem(exc)}") from None
     output = given.output_tokens
     if output is None:
         asked_max = next((n for n in (asked.max_tokens, asked.max_completion_tokens, asked.max_output_tokens)
@@ -388,8 +390,8 @@ def _api_handler(path: str, stats: Stats, latency_ms: float) -> Callable:
         headers = request.headers
         try:
             asked = _request_decoder.decode(body)
-        except msgspec.DecodeError as exc:
-            return error_response(path, 400, f"invalid request body: {exc}")
+        except DECODE_ERRORS as exc:
+            return error_response(path, 400, f"invalid request body: {json_problem(exc)}")
         try:
             status = _int_header(request, "x-fake-status")
             cut = _int_header(request, "x-fake-stream-cut")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from ..errors import RequestError, TokenpulseError
+from ..errors import DECODE_ERRORS, RequestError, TokenpulseError, json_problem
 from ..keys import ApiKey, bearer_token
 from ..server.http import json_response
 
@@ -57,8 +57,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         body = msgspec.json.decode(raw) if raw.strip() else {}
-    except msgspec.DecodeError as exc:
-        raise RequestError(f"the body is not JSON: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise RequestError(f"the body is not JSON: {json_problem(exc)}") from None
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object")
     return body

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..errors import InvalidEvent
+from ..errors import DECODE_ERRORS, InvalidEvent, json_problem
 
 Api = Literal["anthropic_messages", "openai_chat", "openai_responses"]
 APIS: tuple[Api, ...] = ("anthropic_messages", "openai_chat", "openai_responses")
@@ -105,8 +105,8 @@ def inspect_request(api: Api, body: bytes) -> RequestInfo:
         req = _decode_request(body)
     except msgspec.ValidationError:
         raise InvalidEvent("request body must be a JSON object") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(f"request body is not valid JSON: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise InvalidEvent(f"request body is not valid JSON: {json_problem(exc)}") from None
     if req.model is not None and not isinstance(req.model, str):
         raise InvalidEvent(f"`model` must be a string, got {_json_type(req.model)}", field="model")
     if req.stream is not None and type(req.stream) is not bool:
@@ -451,7 +451,7 @@ def usage_from_response(api: Api, body: bytes) -> MeteredUsage | None:
         if api == "openai_responses":
             response = _decode_r_response(body)
             return None if response.usage is None else _responses_usage(response)
-    except msgspec.DecodeError:  # ValidationError included: a body of another shape carries no usage
+    except DECODE_ERRORS:  # ValidationError included: a body of another shape carries no usage
         return None
     raise ValueError(f"unknown api {api!r}")
 
@@ -550,7 +550,7 @@ class StreamMeter:
             return False
         try:
             parsed = _decode_a_event(data)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return False
         if parsed.type == "message_start" and parsed.message is not None:
             self._seen = self._started = True
@@ -572,7 +572,7 @@ class StreamMeter:
             return False
         try:
             chunk = _decode_chat(data)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return False
         if chunk.id is None and chunk.model is None and chunk.usage is None:
             return False  # not a completion chunk (an error, say)
@@ -592,7 +592,7 @@ class StreamMeter:
             return False
         try:
             parsed = _decode_r_event(data)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return False
         response = parsed.response
         if response is None:

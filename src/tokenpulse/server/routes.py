@@ -22,7 +22,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..config import parse_week_start
-from ..errors import ConfigError, InvalidEvent, RequestError
+from ..errors import DECODE_ERRORS, ConfigError, InvalidEvent, RequestError, json_problem
 from ..keys import ApiKey, hash_secret, make_key
 from ..people import normalize_identity, parse_directory
 from ..reports import REPORT_KINDS, ReportOptions, report_from_rows, usage_query
@@ -255,8 +255,8 @@ async def create_key(request: web.Request) -> web.Response:
     service = _service(request)
     try:
         spec = msgspec.json.decode(await read_body(request, 64 * 1024))
-    except msgspec.DecodeError as exc:
-        raise RequestError(f"expected a JSON object: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise RequestError(f"expected a JSON object: {json_problem(exc)}") from None
     if not isinstance(spec, dict):
         raise RequestError("expected a JSON object with `kind` and, as needed, `team`, `person`, `name`")
     secret, key = make_key(spec.get("kind", "ingest"), team=spec.get("team"), person=spec.get("person"),

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
+from ..errors import DECODE_ERRORS, json_problem
 from ..events import OutcomeEvent, UsageEvent, explain_validation
 
 
@@ -72,8 +73,8 @@ def check_unread_line(raw: bytes) -> str | None:
         return None
     try:
         _decode_any(raw)
-    except msgspec.DecodeError as exc:
-        return f"invalid JSON: {exc}"
+    except DECODE_ERRORS as exc:
+        return f"invalid JSON: {json_problem(exc)}"
     return "not a JSON object"
 
 
@@ -85,8 +86,8 @@ def explain_rejected_line(raw: bytes, exc: msgspec.ValidationError,
     `relevant(obj)` decides, on the loosely decoded object, whether the parser needs this line."""
     try:
         obj = _decode_any(raw)
-    except msgspec.DecodeError as decode_exc:
-        return f"invalid JSON: {decode_exc}"
+    except DECODE_ERRORS as decode_exc:
+        return f"invalid JSON: {json_problem(decode_exc)}"
     if not relevant(obj):
         return None
     return explain_validation(exc)[1]

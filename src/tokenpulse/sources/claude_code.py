@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ..errors import InvalidEvent
+from ..errors import DECODE_ERRORS, InvalidEvent, json_problem
 from ..events import UsageEvent, as_utc
 from ..money import decimal_usd_to_micros
 from .base import FileContext, LineError, ParseResult, check_unread_line, explain_rejected_line, project_name
@@ -118,8 +118,8 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
             if problem:
                 errors.append(LineError(lineno, problem))
             continue
-        except msgspec.DecodeError as exc:
-            errors.append(LineError(lineno, f"invalid JSON: {exc}"))
+        except DECODE_ERRORS as exc:
+            errors.append(LineError(lineno, f"invalid JSON: {json_problem(exc)}"))
             continue
         message = line.message
         if message is None or (u := message.usage) is None or message.model == SYNTHETIC_MODEL:

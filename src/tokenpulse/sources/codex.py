@@ -34,6 +34,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from ..errors import DECODE_ERRORS, json_problem
 from ..events import UsageEvent, as_utc, format_ts
 from .base import FileContext, LineError, ParseResult, check_unread_line, explain_rejected_line, project_name
 
@@ -148,8 +149,8 @@ def parse(lines: Iterable[tuple[int, bytes]], context: FileContext) -> ParseResu
             if problem:
                 result.errors.append(LineError(lineno, problem))
             continue
-        except msgspec.DecodeError as exc:
-            result.errors.append(LineError(lineno, f"invalid JSON: {exc}"))
+        except DECODE_ERRORS as exc:
+            result.errors.append(LineError(lineno, f"invalid JSON: {json_problem(exc)}"))
             continue
         payload = line.payload
         if payload is None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..errors import InvalidEvent
+from ..errors import DECODE_ERRORS, InvalidEvent, json_problem
 from . import otlp_view
 
 Encoding = Literal["protobuf", "json"]
@@ -272,8 +272,8 @@ def _list(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
 def _json(body: bytes) -> dict[str, Any]:
     try:
         obj = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(f"not valid OTLP JSON: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise InvalidEvent(f"not valid OTLP JSON: {json_problem(exc)}") from None
     if not isinstance(obj, dict):
         raise InvalidEvent("an OTLP JSON request must be an object")
     return obj

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from ...errors import TokenpulseError
+from ...errors import DECODE_ERRORS, TokenpulseError
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 OPENAI_BASE_URL = "https://api.openai.com"
@@ -190,7 +190,7 @@ class VendorClient:
     def _decode(self, body: bytes, path: str, page: int, items: str | None = "data") -> dict[str, Any]:
         try:
             obj = _decode_json(body)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             raise VendorPageError(f"{self.vendor} returned a malformed page {page} for {path}: not JSON",
                                   self.vendor, path, page) from None
         if not isinstance(obj, dict):
@@ -217,7 +217,7 @@ def _error_detail(body: bytes) -> str:
     """The vendor's own error message (`{"error": {"message": …}}`), shortened; never request headers."""
     try:
         obj = _decode_json(body)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         return ""
     error = obj.get("error") if isinstance(obj, dict) else None
     message = error.get("message") if isinstance(error, dict) else None

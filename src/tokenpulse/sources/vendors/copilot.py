@@ -54,7 +54,7 @@ from typing import Annotated, Any, TypeGuard
 
 import msgspec
 
-from ...errors import InvalidEvent
+from ...errors import DECODE_ERRORS, InvalidEvent
 from ...events import OutcomeEvent, UsageEvent, as_utc, explain_validation
 from ...money import decimal_usd_to_micros
 from .client import Params, VendorAuthError, VendorClient, VendorDataError, VendorError, VendorPageError
@@ -126,7 +126,7 @@ class GitHubClient(VendorClient):
         """GitHub's own error text (`{"message": …, "documentation_url": …}`), shortened."""
         try:
             obj = _decode_json(body)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return ""
         message = obj.get("message") if isinstance(obj, dict) else None
         return str(message)[:200] if isinstance(message, str) and message else ""
@@ -157,7 +157,7 @@ class _ReportFile(VendorClient):
                 continue
             try:
                 obj = _decode_json(raw)
-            except msgspec.DecodeError:
+            except DECODE_ERRORS:
                 obj = None
             if not isinstance(obj, dict):
                 raise VendorPageError(f"{self.vendor} returned a malformed {path}: file {page}, line {number} is "

@@ -46,6 +46,7 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
+from ...errors import DECODE_ERRORS
 from ...events import UsageEvent, as_utc, explain_validation
 from .client import (
     MAX_PAGES,
@@ -135,7 +136,7 @@ def _error_detail(raw: bytes) -> str:
     """Cursor's own error text (`{"error": "…"}`, `{"error": {"message": …}}` or `{"message": …}`)."""
     try:
         obj = _decode_json(raw)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         return ""
     if not isinstance(obj, dict):
         return ""
