@@ -227,23 +227,41 @@ def _day_start(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def sync_vendor(store: Any, name: str, client: Any, *, now: datetime, lookback_days: int = 3,
-                first_days: int = 30, options: Mapping[str, Any] | None = None, book: Any = None) -> SyncReport:
-    """Sync one connector from its cursor (or `first_days` before `now` on its first run), minus
-    `lookback_days`, until `now` (whole-day vendors: until today's start); events, outcomes, cost lines and
-    the new cursor are stored in one transaction. Events are priced with `book` (default: the bundled price
-    book); a billed event's cost is its bill. Raises `VendorError` (nothing stored, the cursor
-    unchanged) when the vendor cannot be read."""
+@dataclass(frozen=True)
+class SyncPlan:
+    """What one run of a connector reads: [since, until), decided from its stored cursor."""
+
+    name: str
+    since: datetime
+    until: datetime
+    now: datetime
+
+
+def plan_sync(store: Any, name: str, *, now: datetime, lookback_days: int = 3, first_days: int = 30) -> SyncPlan:
+    """From the connector's cursor (or `first_days` before `now` on its first run), minus `lookback_days`,
+    until `now` (whole-day vendors: until today's start, and at least the last whole day)."""
     spec = connector(name)
     now = now.astimezone(UTC)
     until = _day_start(now) if spec.whole_days else now
     cursor = store.sync_state(name)
     start = cursor if cursor is not None else now - timedelta(days=first_days)
     since = _day_start(start - timedelta(days=lookback_days))
-    if spec.whole_days:  # at least the last whole day
+    if spec.whole_days:
         since = min(since, _day_start(until - timedelta(days=1)))
-    batch = spec.fetch(client, since, until, **dict(options or {}))
-    report = SyncReport(name, since, until, _day_start(until - timedelta(microseconds=1)),
+    return SyncPlan(name, since, until, now)
+
+
+def fetch_batch(plan: SyncPlan, client: Any, options: Mapping[str, Any] | None = None) -> VendorBatch:
+    """Read the plan's range from the vendor (no store needed: run it off the store's thread). Raises
+    `VendorError` when the vendor cannot be read."""
+    return connector(plan.name).fetch(client, plan.since, plan.until, **dict(options or {}))
+
+
+def save_batch(store: Any, plan: SyncPlan, batch: VendorBatch, book: Any = None) -> SyncReport:
+    """Map people, price (a billed event's cost is its bill) and store what was read, with the cells it
+    covers and the new cursor, in one transaction."""
+    spec = connector(plan.name)
+    report = SyncReport(plan.name, plan.since, plan.until, _day_start(plan.until - timedelta(microseconds=1)),
                         costs=len(batch.costs), outcomes=len(batch.outcomes))
     _map_people(store, spec, [*batch.events, *batch.outcomes], report)
     if book is None:
@@ -257,11 +275,19 @@ def sync_vendor(store: Any, name: str, client: Any, *, now: datetime, lookback_d
         written = store.write_batch(batch.events, batch.outcomes)
         store.cover_vendor_days(sorted(covered))
         report.costs_new = store.save_vendor_costs(batch.costs)
-        store.save_sync_state(name, report.cursor, now)
+        store.save_sync_state(plan.name, report.cursor, plan.now)
         store.refresh_rollups()
     report.events_new, report.events_updated, report.events_unchanged = (
         written.new, written.updated, written.unchanged)
     return report
+
+
+def sync_vendor(store: Any, name: str, client: Any, *, now: datetime, lookback_days: int = 3,
+                first_days: int = 30, options: Mapping[str, Any] | None = None, book: Any = None) -> SyncReport:
+    """Plan, fetch and save one connector's sync (see `plan_sync`, `save_batch`). Raises `VendorError`
+    (nothing stored, the cursor unchanged) when the vendor cannot be read."""
+    plan = plan_sync(store, name, now=now, lookback_days=lookback_days, first_days=first_days)
+    return save_batch(store, plan, fetch_batch(plan, client, options), book)
 
 
 def _map_people(store: Any, spec: Connector, items: list[Identified], report: SyncReport) -> None:

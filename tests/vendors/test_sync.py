@@ -163,7 +163,7 @@ def test_the_command_skips_vendors_without_a_key(monkeypatch: pytest.MonkeyPatch
         {"vendor": "claude_code", "status": "skipped", "note": "ANTHROPIC_ADMIN_KEY is not set"},
         {"vendor": "openai", "status": "skipped", "note": "OPENAI_ADMIN_KEY is not set"},
         {"vendor": "cursor", "status": "skipped", "note": "CURSOR_ADMIN_KEY is not set"},
-        {"vendor": "copilot", "status": "skipped", "note": "GITHUB_TOKEN is not set"}]}
+        {"vendor": "copilot", "status": "skipped", "note": "GITHUB_TOKEN is not set"}], "breaker_trips": []}
     result = ok("sync")
     assert "anthropic: skipped (ANTHROPIC_ADMIN_KEY is not set)" in result.stderr
 

@@ -4,7 +4,8 @@ Admin keys come from the environment (`ANTHROPIC_ADMIN_KEY` for the `anthropic` 
 connectors, `OPENAI_ADMIN_KEY`, `CURSOR_ADMIN_KEY`, `GITHUB_TOKEN` for `copilot`) or from tokenpulse.toml
 (`[vendors.<name>] admin_key`, or `admin_key_env` naming another variable), and are never printed; a
 vendor without its key is skipped with a note. `[vendors.<name>] base_url` changes the API's address (e.g.
-for a proxy), `enabled = false` turns a connector off, and Copilot needs `[vendors.copilot] org`.
+for a proxy), `enabled = false` turns a connector off, and Copilot needs `[vendors.copilot] org`. After a
+sync, the circuit breaker is checked for the tools outside the gateway (`tokenpulse.breaker_actions`).
 """
 
 from __future__ import annotations
@@ -37,14 +38,23 @@ def sync_cmd(app: App, vendors: tuple[str, ...], lookback_days: int, first_days:
     Vendor keys, users and logins are mapped to people through aliases (`anthropic-key:<id>`,
     `openai-user:<id>`, `openai-key:<id>`, `github-login:<login>`, …) or their email; ids that map to no
     one are listed."""
+    from ..breaker_actions import check_after_sync
     from ..sync import run_sync
 
+    now = datetime.now(UTC)
     results = run_sync(app.store, app.settings.tables, [v for v in VENDOR_NAMES if not vendors or v in vendors],
-                       now=datetime.now(UTC), lookback_days=lookback_days, first_days=first_days, book=app.book)
+                       now=now, lookback_days=lookback_days, first_days=first_days, book=app.book)
+    # The breaker of the tools outside the gateway trips on what the vendors just reported.
+    trips = check_after_sync(app.store, app.settings, now) if any(r["status"] == "synced" for r in results) else []
     if as_json:
-        print_json({"vendors": results})
+        print_json({"vendors": results, "breaker_trips": [t.to_json() for t in trips]})
     else:
         _print(results)
+        for trip in trips:
+            actions = ", ".join(f"{a.get('action')} {'ok' if a.get('ok') else 'failed'}"
+                                for a in trip.evidence.get("actions", []))
+            console().print(f"breaker tripped: {trip.person} ({', '.join(trip.evidence.get('tools', []))})"
+                            + (f": {actions}" if actions else "") + (" [shadow]" if trip.shadow else ""))
     if any(r["status"] == "failed" for r in results):
         raise SystemExit(1)
 

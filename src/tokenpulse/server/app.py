@@ -103,20 +103,33 @@ def create_app(service: Service) -> web.Application:
 
     async def on_startup(app: web.Application) -> None:
         await service.start()
+        if vendor_sync.enabled:
+            sync_task.append(asyncio.create_task(vendor_sync.run_forever()))
 
     async def on_cleanup(app: web.Application) -> None:
+        for task in sync_task:
+            task.cancel()
+        await asyncio.gather(*sync_task, return_exceptions=True)
         await service.stop()
 
+    import os
+
+    from ..breaker_actions import BreakerActions
     from ..gateway.service import is_gateway_path, mount
     from ..web import actions
     from ..web import routes as dashboard_routes
     from ..web.auth import cookie_key
     from ..web.state import DASHBOARD, Dashboard
+    from .vendor_sync import ScheduledSync
 
+    config = service.config or Settings()
     gateway = service.gateway(service.writer) if service.gateway is not None else None
-    dashboard = Dashboard(service.writer.read, service.config or Settings(), tz=service.tz,
+    dashboard = Dashboard(service.writer.read, config, tz=service.tz,
                           enforcer=gateway.enforcer if gateway is not None else None,
-                          generation=lambda: service.writer.commits)
+                          generation=lambda: service.writer.commits,
+                          breaker_actions=BreakerActions.from_settings(config.tables, os.environ))
+    vendor_sync = ScheduledSync(service.writer.read, config, service.book, on_change=dashboard.changed)
+    sync_task: list[asyncio.Task[None]] = []
     app = web.Application(middlewares=[measure, errors_middleware, auth_middleware(
         service.keys, is_gateway_path if gateway is not None else lambda p: False,
         cookie_key=lambda request: cookie_key(request, dashboard.sessions), is_open=actions.is_open,

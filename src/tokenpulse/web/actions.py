@@ -14,7 +14,7 @@ from urllib.parse import quote
 import msgspec
 from aiohttp import web
 
-from ..errors import ConfigError, RequestError, TokenpulseError
+from ..errors import DECODE_ERRORS, ConfigError, RequestError, TokenpulseError, json_problem
 from ..keys import hash_secret
 from ..server.http import json_response
 from . import data, pages
@@ -32,8 +32,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         body = msgspec.json.decode(raw) if raw else {}
-    except msgspec.DecodeError as exc:
-        raise RequestError(f"expected a JSON object: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise RequestError(f"expected a JSON object: {json_problem(exc)}") from None
     if not isinstance(body, dict):
         raise RequestError("expected a JSON object")
     return body
@@ -192,7 +192,11 @@ async def update_conversation(request: web.Request) -> web.StreamResponse:
 
 
 async def reenable(request: web.Request) -> web.StreamResponse:
-    """Re-enable a tripped breaker: the person themself (self-service), their manager or an admin."""
+    """Re-enable a tripped breaker: the person themself (self-service), their manager or an admin.
+
+    Either path (the live enforcer, or closing the incidents the record shows open) also closes the person's
+    open vendor-API incidents (`tokenpulse.breaker_actions`) and, when breaker actions are configured, undoes
+    what their trips did (Cursor: the previous spend limit back) for the incidents this call closed."""
     dash = dashboard_of(request)
     view = await view_of(request, dash)
     body = await _body(request)
@@ -200,6 +204,7 @@ async def reenable(request: web.Request) -> web.StreamResponse:
     reason = _text(body, "reason", required=True, limit=500) or ""
     if not person or not view.may_see_private(person):
         raise RequestError("no such person, or you may not re-enable their breaker", 404)
+    open_before = await dash.read(lambda store: store.incidents(person=person, open_only=True))
     result: dict[str, Any] | None = None
     if dash.enforcer is not None:
         try:
@@ -216,7 +221,42 @@ async def reenable(request: web.Request) -> web.StreamResponse:
                                                                                  reason, now))
         await dash.audit(view.viewer.actor, "reenable", person, {"reason": reason, "days": [i.day for i in open_]})
         result = {"person": person, "reenabled": True, "days": [i.day for i in open_]}
+    restored = await _restore_vendor_actions(dash, person, open_before, view.viewer.actor, reason)
+    if restored:
+        result = {**result, "vendor_actions": restored}
     return _done(request, result, _local(_text(body, "back") or "/incidents"))
+
+
+async def _restore_vendor_actions(dash: Dashboard, person: str, open_before: list[Any], by: str, reason: str
+                                  ) -> list[dict[str, Any]]:
+    """Close the vendor incidents still open after a re-enable (the enforcer closes only its own), then undo
+    the actions of those this re-enable closed: the vendor calls run off the store's thread."""
+    import asyncio
+
+    from ..breaker_actions import audit_restores, undo_vendor_actions
+
+    now = dash.clock()
+    wanted = {i.id for i in open_before}
+    vendor_open = [i for i in open_before if i.evidence.get("source") == "vendor_api"]
+
+    def close_vendor(store: Any) -> list[Any]:
+        for _ in open_before:
+            still = {i.id for i in store.incidents(person=person, open_only=True)}
+            left = [i for i in vendor_open if i.id in still]
+            if not left:
+                break
+            store.close_incident(person, left[0].day, by, reason, now)
+        after = [i for day in sorted({i.day for i in open_before}) for i in store.incidents(person=person, day=day)]
+        return [i for i in after if i.id in wanted and i.reenabled_at is not None]
+
+    closed = await dash.read(close_vendor)
+    dash.changed()
+    if dash.breaker_actions is None or not closed:
+        return []
+    undone = await asyncio.to_thread(undo_vendor_actions, dash.breaker_actions, closed, by, now, reason)
+    if not undone:
+        return []
+    return await dash.read(lambda store: audit_restores(store, person, undone, by, now))
 
 
 async def update_policy(request: web.Request) -> web.StreamResponse:
@@ -230,8 +270,8 @@ async def update_policy(request: web.Request) -> web.StreamResponse:
     if request.content_type in FORM_TYPES and isinstance(value, str) and name not in ("visibility", "discount"):
         try:
             value = msgspec.json.decode(value)
-        except msgspec.DecodeError as exc:
-            raise RequestError(f"`value` of {name} must be JSON: {exc}") from None
+        except DECODE_ERRORS as exc:
+            raise RequestError(f"`value` of {name} must be JSON: {json_problem(exc)}") from None
     try:
         checked = policies.check(name, value)
     except ConfigError as exc:

@@ -517,6 +517,25 @@ def conversations(store: Any, view: View, *, status: str | None = None, page: in
     return {"status": status, "counts": counts, **paging, "items": [i.to_json() for i in items]}
 
 
+RECONCILIATION_PAGE = 100
+
+
+def reconciliation(store: Any, view: View, *, only: str = "multiple", tool: str | None = None,
+                   page: int = 1) -> dict[str, Any]:
+    """Vendor, gateway and local figures per person, tool and UTC day for the people whose private figures
+    the viewer may see (`private_scope`), with the totals and the cells a page at a time."""
+    from ..reconcile import reconcile
+
+    if only not in ("all", "multiple", "differing"):
+        raise RequestError("`only` must be one of all, multiple, differing")
+    result = reconcile(store, view.first, view.last, scope=private_scope(view), tools=(tool,) if tool else (),
+                       only=only).to_json()  # type: ignore[arg-type]
+    cells = result.pop("cells")
+    paging = _page(page, len(cells), RECONCILIATION_PAGE)
+    start = (page - 1) * RECONCILIATION_PAGE
+    return {**result, "timezone": "UTC days", "tool": tool, **paging, "cells": cells[start:start + RECONCILIATION_PAGE]}
+
+
 def incidents(store: Any, view: View) -> dict[str, Any]:
     """Breaker trips the viewer may see, grouped by cause, with how each ended."""
     visible = [i for i in store.incidents(limit=100_000) if view.may_see_private(i.person)]

@@ -88,6 +88,15 @@ def schema() -> dict[str, Any]:
         "/api/v1/incidents/reenable": _post("Re-enable a tripped breaker (the person, their manager, an admin)",
                                             _body(["reason"], person=text, reason={"type": "string",
                                                                                    "minLength": 1})),
+        "/api/v1/reconciliation": _get(
+            "Vendor-reported, gateway-metered and locally-estimated spend per person, tool and UTC day, with the "
+            "differences and what totals count", [
+                {**_PERIOD[0], "description": "First UTC day (default: 29 days before `until`)."},
+                {**_PERIOD[1], "description": "Last UTC day (default: today)."},
+                _query("only", {"enum": ["all", "multiple", "differing"]},
+                       "Cells to list: all, those several sources report (default), those whose sources differ."),
+                _query("tool", text, "One tool."),
+                _query("page", {"type": "integer", "minimum": 1}, "Page (from 1; 100 cells a page).")]),
         "/api/v1/policies": {**_get("The org's policies"), **_post("Change one policy (admin)", _body(
             ["name", "value"], name={"enum": ["visibility", "discount", "expected_monthly_usd", "budgets",
                                               "breaker"]}, value={}))},

@@ -62,7 +62,8 @@ def _chart(kind: str, *args: Any, **kwargs: Any) -> Markup:
 
 def nav(viewer: Any) -> list[tuple[str, str]]:
     items = [("/", "Overview"), ("/people", "People"), ("/conversations", "Conversations"),
-             ("/incidents", "Incidents"), ("/policies", "Policies"), ("/exports", "Exports")]
+             ("/incidents", "Incidents"), ("/reconciliation", "Reconciliation"), ("/policies", "Policies"),
+             ("/exports", "Exports")]
     if viewer.person:
         items.insert(2, (f"/people/{viewer.person}", "My profile"))
         items.append(("/me/views", "Who viewed me"))

@@ -7,6 +7,7 @@
     GET  /shared/{token}         /api/v1/shared/{token}     a session its owner shared by link
     GET  /conversations          /api/v1/conversations      the conversation queue
     GET  /incidents              /api/v1/incidents          breaker trips, by cause
+    GET  /reconciliation         /api/v1/reconciliation     vendor vs gateway vs local figures per person/tool/day
     GET  /policies               /api/v1/policies           budgets, breaker, floors, visibility, discount
     GET  /me/views               /api/v1/audit/me           who looked at my profile and sessions
     GET  /exports                /api/v1/export?format=F    CSV, Parquet, NDJSON, FOCUS 1.2
@@ -159,6 +160,11 @@ async def _incidents(request: web.Request, dash: Dashboard, view: data.View) -> 
     return await dash.read(lambda store: data.incidents(store, view))
 
 
+async def _reconciliation(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
+    only, tool, page = request.query.get("only", "multiple"), request.query.get("tool") or None, _int(request, "page", 1)
+    return await dash.figures(lambda store: data.reconciliation(store, view, only=only, tool=tool, page=page))
+
+
 async def _policies(request: web.Request, dash: Dashboard, view: data.View) -> dict[str, Any]:
     return {"policies": await dash.policy(), "editable": view.viewer.is_admin}
 
@@ -181,6 +187,7 @@ PAGES = (
     Page("/shared/{token}", "/api/v1/shared/{token}", "session.html", _shared, "Shared session"),
     Page("/conversations", "/api/v1/conversations", "conversations.html", _conversations, "Conversations"),
     Page("/incidents", "/api/v1/incidents", "incidents.html", _incidents, "Incidents"),
+    Page("/reconciliation", "/api/v1/reconciliation", "reconciliation.html", _reconciliation, "Reconciliation"),
     Page("/policies", "/api/v1/policies", "policies.html", _policies, "Policies"),
     Page("/me/views", "/api/v1/audit/me", "views.html", _views_of_me, "Who viewed me"),
     Page("/exports", "/api/v1/exports", "exports.html", _exports, "Exports"),

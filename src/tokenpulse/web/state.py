@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ..breaker_actions import BreakerActions
 from ..config import Settings
 from ..pricing import Discount
 from ..store.governance import AuditEntry
@@ -19,7 +20,7 @@ from . import policy as policies
 from .auth import CACHE_SECONDS, Directory, Sessions
 
 CACHE_SECONDS_FIGURES = 30.0
-CACHED_QUERIES = frozenset({"usage_grouped", "outcome_totals"})
+CACHED_QUERIES = frozenset({"usage_grouped", "outcome_totals", "reconciliation_cells"})
 
 
 class QueryCache:
@@ -79,13 +80,15 @@ def _frozen(value: Any) -> Any:
 
 class Dashboard:
     def __init__(self, read: Any, settings: Settings, *, tz: str, enforcer: Any = None,
-                 clock: Any = None, generation: Any = None):
+                 clock: Any = None, generation: Any = None, breaker_actions: BreakerActions | None = None):
         self.read = read
         """`await read(lambda store: ...)`: run a call on the store's thread."""
         self.cache = QueryCache(generation or (lambda: 0))
         self.settings = settings
         self.tz = tz
         self.enforcer = enforcer
+        self.breaker_actions = breaker_actions
+        """The vendor breaker actions (Cursor's spend limit, the webhook) a re-enable undoes, when configured."""
         self.clock = clock or (lambda: datetime.now(UTC))
         self.directory = Directory(read)
         self.sessions = Sessions(read)
