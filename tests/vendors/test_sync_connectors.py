@@ -17,8 +17,8 @@ from fake_copilot import GITHUB_TOKEN, ORG, FakeGitHub
 from fake_copilot import running as copilot_running
 from fake_cursor import CURSOR_KEY, FakeCursor
 from fake_cursor import running as cursor_running
-from test_claude_code import EXPECTED_EVENTS as CC_EVENTS
-from test_claude_code import EXPECTED_OUTCOMES as CC_OUTCOMES
+from test_claude_code_report import EXPECTED_EVENTS as CC_EVENTS
+from test_claude_code_report import EXPECTED_OUTCOMES as CC_OUTCOMES
 from test_copilot import EXPECTED as COPILOT
 from test_copilot import USERS
 from test_cursor import EXPECTED_EVENTS as CURSOR_EVENTS

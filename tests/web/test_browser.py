@@ -140,6 +140,11 @@ def test_an_engineer_sees_their_team_their_own_sessions_and_no_one_elses(browser
             assert me.open(path, shot) == 200
         me.open("/incidents")
         assert other not in me.text()  # another team's incidents are not shown
+        # Reconciliation: only their own cells (per-day figures are as private as incidents).
+        assert me.open(f"/reconciliation?{PERIOD}&only=all", "reconciliation") == 200
+        assert engineer in me.text() and other not in me.text()
+        mine = api(demo_server, "engineer", f"/api/v1/reconciliation?{PERIOD}&only=all")
+        assert mine["cells"] and {c["person"] for c in mine["cells"]} == {engineer}
     finally:
         me.close()
 
@@ -224,7 +229,10 @@ def test_an_admin_changes_a_budget_moves_a_conversation_and_re_enables_a_breaker
         theirs = [i for c in incidents["causes"] for i in c["incidents"] if i["person"] == other]
         assert theirs[0]["reenable_reason"] == "confirmed with the team: a planned backfill"
         for path, shot in ((f"/?{PERIOD}", "overview"), (f"/?{PERIOD}&stack=model", "overview-by-model"),
-                           (f"/people/{other}?{PERIOD}", "profile"), (f"/exports?{PERIOD}", "exports")):
+                           (f"/people/{other}?{PERIOD}", "profile"), (f"/exports?{PERIOD}", "exports"),
+                           (f"/reconciliation?{PERIOD}", "reconciliation")):
             assert admin.open(path, shot) == 200
+        everyone = api(demo_server, "admin", f"/api/v1/reconciliation?{PERIOD}&only=all")
+        assert len({c["person"] for c in everyone["cells"]}) > 2
     finally:
         admin.close()
