@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from app_thread import serving
-from fake_cursor import CURSOR_KEY, LIMIT, FakeCursor, running
+from fake_cursor import CURSOR_KEY, LIMIT, FakeCursor
 
 from tokenpulse.breaker_actions import (
     BreakerActions,
@@ -58,12 +58,6 @@ def usage(person: str, tool: str, at: datetime, micros: int, n: int = 0, *, sour
                       reported_cost_micros=micros if source == "vendor_api" else None,
                       # As the price book stores it: a billed event's cost is its bill.
                       cost_micros=micros if source == "vendor_api" or list_micros is None else list_micros)
-
-
-@pytest.fixture
-def cursor() -> Iterator[FakeCursor]:
-    with running() as fake:
-        yield fake
 
 
 @pytest.fixture

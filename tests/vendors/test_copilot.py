@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from fake_copilot import GITHUB_TOKEN, ORG, FakeGitHub, running
+from fake_copilot import GITHUB_TOKEN, ORG, FakeGitHub
 
 from tokenpulse.events import OutcomeEvent, UsageEvent
 from tokenpulse.sources.vendors import VendorAuthError, VendorDataError, VendorError, VendorPageError
@@ -103,12 +102,6 @@ DOWNLOADS = ["/signed/2026-11-01/1.ndjson", "/signed/2026-11-01/2.ndjson", "/sig
              "/signed/2026-11-02/2.ndjson", "/signed/2026-11-02/3.ndjson"]
 EXPECTED_PATHS = [REPORT, *DOWNLOADS[:2], REPORT, *DOWNLOADS[2:], REPORT, REPORT, f"/orgs/{ORG}",
                   *[CREDITS] * 12]
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with running() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,6 @@ from fake_cursor import (
     SPEND,
     SPEND_PAGES,
     FakeCursor,
-    running,
 )
 
 from tokenpulse.events import UsageEvent
@@ -90,12 +88,6 @@ EXPECTED_SPEND = [
     MemberSpend(id="cursor-spend:2026-11-01:bo@company.com", person="bo@company.com", user_id="103",
                 cycle_start=NOV1, total_micros=1_000_000, overage_micros=None, fast_premium_requests=0),
 ]
-
-
-@pytest.fixture
-def cursor() -> Iterator[FakeCursor]:
-    with running() as fake:
-        yield fake
 
 
 @pytest.fixture

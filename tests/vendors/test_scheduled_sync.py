@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from fake_cursor import CURSOR_KEY, FakeCursor, running
+from fake_cursor import CURSOR_KEY, FakeCursor
 from test_cursor import EXPECTED_EVENTS
 
 from http_helpers import call
@@ -19,12 +17,6 @@ from tokenpulse.keys import hash_secret, new_key
 from tokenpulse.store import open_store
 
 PERIOD = "since=2026-11-01&until=2026-11-03"
-
-
-@pytest.fixture
-def cursor() -> Iterator[FakeCursor]:
-    with running() as fake:
-        yield fake
 
 
 def test_serve_syncs_the_configured_vendors_on_its_own(tmp_path: Path, cursor: FakeCursor) -> None:

@@ -5,18 +5,14 @@ figures count in totals from then on)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 import pytest
 from fake_claude_code import CLAUDE_CODE_KEY, FakeClaudeCode
-from fake_claude_code import running as claude_code_running
 from fake_copilot import GITHUB_TOKEN, ORG, FakeGitHub
-from fake_copilot import running as copilot_running
 from fake_cursor import CURSOR_KEY, FakeCursor
-from fake_cursor import running as cursor_running
 from test_claude_code_report import EXPECTED_EVENTS as CC_EVENTS
 from test_claude_code_report import EXPECTED_OUTCOMES as CC_OUTCOMES
 from test_copilot import EXPECTED as COPILOT
@@ -57,24 +53,6 @@ def outcomes(store) -> list[OutcomeEvent]:
 
 def with_people(items: list[OutcomeEvent], people: dict[str, str]) -> list[OutcomeEvent]:
     return sorted((msgspec.structs.replace(o, person=people[o.id]) for o in items), key=lambda o: o.id)
-
-
-@pytest.fixture
-def claude_code() -> Iterator[FakeClaudeCode]:
-    with claude_code_running() as fake:
-        yield fake
-
-
-@pytest.fixture
-def cursor() -> Iterator[FakeCursor]:
-    with cursor_running() as fake:
-        yield fake
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with copilot_running() as fake:
-        yield fake
 
 
 def check_idempotent(store, name, client, **options) -> None:

@@ -20,14 +20,14 @@ ids for overlapping usage.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
 
-from ...events import UsageEvent, as_utc, explain_validation, format_ts
-from .client import Params, VendorClient, VendorDataError, collect
-from .records import VendorCost, id_part
+from ...events import UsageEvent, as_utc, format_ts
+from .client import Params, VendorClient, VendorDataError, collect, parse_page
+from .records import VendorCost, cents_to_micros, id_part
 
 USAGE_PATH = "/v1/organizations/usage_report/messages"
 COST_PATH = "/v1/organizations/cost_report"
@@ -37,7 +37,6 @@ GROUP_BY = ("api_key_id", "workspace_id", "model")
 COST_GROUP_BY = ("workspace_id", "description")
 BUCKET_LIMITS = {"1d": 31, "1h": 168, "1m": 1440}
 """The most buckets a page may hold, per bucket width (fewer requests)."""
-MICROS_PER_CENT = 10_000
 
 Tokens = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -106,16 +105,10 @@ _EXTRA_DIMENSIONS = ("account_id", "service_account_id", "service_tier", "contex
                      "speed")
 
 
-def _convert(page: dict[str, Any], shape: type) -> Any:
-    try:
-        return msgspec.convert(page, shape)
-    except msgspec.ValidationError as exc:
-        raise VendorDataError(explain_validation(exc)[1]) from None
-
 
 def usage_events(page: dict[str, Any]) -> list[UsageEvent]:
     """The `UsageEvent`s of one `usage_report/messages` page (pure; raises `VendorDataError` on a bad shape)."""
-    parsed: _UsagePage = _convert(page, _UsagePage)
+    parsed: _UsagePage = parse_page(page, _UsagePage)
     events: list[UsageEvent] = []
     for bucket in parsed.data:
         start = as_utc(bucket.starting_at)
@@ -148,17 +141,11 @@ def usage_events(page: dict[str, Any]) -> list[UsageEvent]:
     return events
 
 
-def cents_to_micros(cents: Decimal | str | int) -> int:
-    """A decimal amount of US cents to integer micro-USD: "123.45" → 1,234,500 (exact with `Decimal`)."""
-    micros = Decimal(cents) * MICROS_PER_CENT
-    if not micros.is_finite():
-        raise VendorDataError(f"not a finite amount: {cents!r}")
-    return int(micros.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def cost_records(page: dict[str, Any]) -> list[VendorCost]:
     """The `VendorCost`s of one `cost_report` page (pure; raises `VendorDataError` on a bad shape)."""
-    parsed: _CostPage = _convert(page, _CostPage)
+    parsed: _CostPage = parse_page(page, _CostPage)
     records: list[VendorCost] = []
     for bucket in parsed.data:
         start = as_utc(bucket.starting_at)

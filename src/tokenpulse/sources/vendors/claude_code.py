@@ -30,10 +30,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ...events import OutcomeEvent, UsageEvent, as_utc, explain_validation
-from .anthropic import PROVIDER, cents_to_micros
-from .client import Params, VendorClient, VendorDataError, collect
-from .records import VendorBatch, id_part
+from ...events import OutcomeEvent, UsageEvent, as_utc
+from .anthropic import PROVIDER
+from .client import Params, VendorClient, VendorDataError, collect, parse_page
+from .records import VendorBatch, cents_to_micros, id_part
 
 PATH = "/v1/organizations/usage_report/claude_code"
 TOOL = "claude_code"
@@ -103,12 +103,6 @@ class _Page(msgspec.Struct):
     data: list[_Record]
 
 
-def _convert(page: dict[str, Any]) -> _Page:
-    try:
-        return msgspec.convert(page, _Page)
-    except msgspec.ValidationError as exc:
-        raise VendorDataError(explain_validation(exc)[1]) from None
-
 
 def _actor(actor: _UserActor | _ApiActor) -> tuple[str, str, dict[str, str]]:
     """(id kind, id value, extra fields) of an actor."""
@@ -164,7 +158,7 @@ def _outcomes(r: _Record, day: datetime, prefix: str, who: dict[str, str]) -> li
 def report_records(page: dict[str, Any]) -> tuple[list[UsageEvent], list[OutcomeEvent]]:
     """The usage events and outcomes of one `usage_report/claude_code` page (pure; raises
     `VendorDataError` naming the field on a bad shape)."""
-    parsed = _convert(page)
+    parsed = parse_page(page, _Page)
     events: list[UsageEvent] = []
     outcomes: list[OutcomeEvent] = []
     for i, r in enumerate(parsed.data):

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from ...errors import DECODE_ERRORS, TokenpulseError
+from ...events import explain_validation
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 OPENAI_BASE_URL = "https://api.openai.com"
@@ -67,6 +68,15 @@ class VendorPageError(VendorError):
 
 class VendorDataError(TokenpulseError):
     """Raised by the pure page mappings; the sync functions re-raise it as a `VendorPageError`."""
+
+
+def parse_page(obj: Any, shape: type) -> Any:
+    """A decoded page (or report line) as its documented shape; a mismatch is a `VendorDataError` naming the
+    field (`` `data[0].amount`: expected … ``)."""
+    try:
+        return msgspec.convert(obj, shape)
+    except msgspec.ValidationError as exc:
+        raise VendorDataError(explain_validation(exc)[1]) from None
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,17 @@ from typing import Annotated, Any, TypeGuard
 import msgspec
 
 from ...errors import DECODE_ERRORS, InvalidEvent
-from ...events import OutcomeEvent, UsageEvent, as_utc, explain_validation
+from ...events import OutcomeEvent, UsageEvent, as_utc
 from ...money import decimal_usd_to_micros
-from .client import Params, VendorAuthError, VendorClient, VendorDataError, VendorError, VendorPageError
+from .client import (
+    Params,
+    VendorAuthError,
+    VendorClient,
+    VendorDataError,
+    VendorError,
+    VendorPageError,
+    parse_page,
+)
 from .records import VendorBatch, VendorCost, id_part
 
 GITHUB_BASE_URL = "https://api.github.com"
@@ -240,12 +248,6 @@ class _CreditUsage(msgspec.Struct):
     user: str | None = None
 
 
-def _convert(obj: Mapping[str, Any], shape: type) -> Any:
-    try:
-        return msgspec.convert(obj, shape)
-    except msgspec.ValidationError as exc:
-        raise VendorDataError(explain_validation(exc)[1]) from None
-
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -260,7 +262,7 @@ def _text(value: Decimal | None) -> str | None:
 
 def report_links(envelope: dict[str, Any], day: date) -> list[str]:
     """The download links of a `users-1-day` answer, which must be the report of `day` (pure)."""
-    parsed: _Envelope = _convert(envelope, _Envelope)
+    parsed: _Envelope = parse_page(envelope, _Envelope)
     if parsed.report_day is not None and parsed.report_day != day:
         raise VendorDataError(f"`report_day` is {parsed.report_day.isoformat()}, not {day.isoformat()}")
     return parsed.download_links
@@ -272,7 +274,7 @@ def metrics_records(lines: list[dict[str, Any]]) -> tuple[list[UsageEvent], list
     events: list[UsageEvent] = []
     outcomes: list[OutcomeEvent] = []
     for line in lines:
-        r: _UserDay = _convert(line, _UserDay)
+        r: _UserDay = parse_page(line, _UserDay)
         user_id = str(r.user_id)
         if not user_id:
             raise VendorDataError("a line has an empty `user_id`")
@@ -328,7 +330,7 @@ def billing_records(page: dict[str, Any], *, org: str, day: date, user: str | No
                     ) -> tuple[list[UsageEvent], list[VendorCost]]:
     """The AI-credit usage of one organization-day (`user`: the login asked for, if any) as billed
     `UsageEvent`s (items that name a user) and `VendorCost` lines (items that do not) (pure)."""
-    parsed: _CreditUsage = _convert(page, _CreditUsage)
+    parsed: _CreditUsage = parse_page(page, _CreditUsage)
     _check_period(parsed.timePeriod, day)
     scope = parsed.organization or org
     ts = _midnight(day)

@@ -47,7 +47,7 @@ from typing import Annotated, Any, NamedTuple
 import msgspec
 
 from ...errors import DECODE_ERRORS
-from ...events import UsageEvent, as_utc, explain_validation
+from ...events import UsageEvent, as_utc
 from .client import (
     MAX_PAGES,
     Page,
@@ -56,8 +56,9 @@ from .client import (
     VendorError,
     VendorPageError,
     _decode_json,
+    parse_page,
 )
-from .records import id_part
+from .records import cents_to_micros, id_part
 
 CURSOR_BASE_URL = "https://api.cursor.com"
 MEMBERS_PATH = "/teams/members"
@@ -71,7 +72,6 @@ EVENTS_PAGE_SIZE = 1000
 SPEND_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=30)
 """The longest range one filtered-usage-events request may cover."""
-MICROS_PER_CENT = 10_000
 MICROS_PER_DOLLAR = 1_000_000
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -261,19 +261,13 @@ class CursorSync(NamedTuple):
     spend: list[MemberSpend]
 
 
-def _convert(page: dict[str, Any], shape: type) -> Any:
-    try:
-        return msgspec.convert(page, shape)
-    except msgspec.ValidationError as exc:
-        raise VendorDataError(explain_validation(exc)[1]) from None
-
 
 # --- the pure mappings ------------------------------------------------------------------------------------
 
 
 def members(page: dict[str, Any]) -> list[tuple[str, str | None]]:
     """`(email lower-cased, user id or None)` of every member on a `/teams/members` answer (pure)."""
-    parsed: _MembersPage = _convert(page, _MembersPage)
+    parsed: _MembersPage = parse_page(page, _MembersPage)
     out: list[tuple[str, str | None]] = []
     for m in parsed.teamMembers:
         email = m.email.strip().lower()
@@ -313,15 +307,6 @@ def _timestamp(value: int | str) -> tuple[int, datetime]:
     return ms, _EPOCH + timedelta(milliseconds=ms)
 
 
-def cents_to_micros(cents: Decimal | int | str) -> int:
-    """US cents to integer micro-USD, exactly: 14 → 140,000; "0.0001" → 1 (half to even beyond)."""
-    try:
-        micros = Decimal(cents) * MICROS_PER_CENT
-    except (InvalidOperation, TypeError, ValueError):
-        raise VendorDataError(f"not a decimal amount of cents: {cents!r}") from None
-    if not micros.is_finite():
-        raise VendorDataError(f"not a finite amount: {cents!r}")
-    return int(micros.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _dollar_string_micros(value: object) -> int | None:
@@ -370,7 +355,7 @@ def usage_events(page: dict[str, Any], *, emails: Mapping[str, str] | None = Non
     """The `UsageEvent`s of one `/teams/filtered-usage-events` page (pure; `VendorDataError` on a bad shape).
 
     `emails` maps a user id to the member's email, for events that name the user only by id."""
-    parsed: _EventsPage = _convert(page, _EventsPage)
+    parsed: _EventsPage = parse_page(page, _EventsPage)
     out: list[UsageEvent] = []
     seen: dict[str, int] = {}
     for e in parsed.usageEvents:
@@ -407,7 +392,7 @@ def usage_events(page: dict[str, Any], *, emails: Mapping[str, str] | None = Non
 
 def member_spend(page: dict[str, Any]) -> list[MemberSpend]:
     """The `MemberSpend`s of one `/teams/spend` page, either shape of `spendCents` (pure)."""
-    parsed: _SpendPage = _convert(page, _SpendPage)
+    parsed: _SpendPage = parse_page(page, _SpendPage)
     cycle = None
     if parsed.subscriptionCycleStart is not None:
         cycle = _timestamp(parsed.subscriptionCycleStart)[1]

@@ -22,9 +22,9 @@ from typing import Annotated, Any
 import msgspec
 
 from ...errors import InvalidEvent
-from ...events import UsageEvent, as_utc, explain_validation, format_ts
+from ...events import UsageEvent, as_utc, format_ts
 from ...money import decimal_usd_to_micros
-from .client import Params, VendorClient, VendorDataError, collect
+from .client import Params, VendorClient, VendorDataError, collect, parse_page
 from .records import VendorCost, id_part
 
 USAGE_PATH = "/v1/organization/usage/completions"
@@ -85,12 +85,6 @@ class _CostPage(msgspec.Struct):
     data: list[_CostBucket]
 
 
-def _convert(page: dict[str, Any], shape: type) -> Any:
-    try:
-        return msgspec.convert(page, shape)
-    except msgspec.ValidationError as exc:
-        raise VendorDataError(explain_validation(exc)[1]) from None
-
 
 def _at(unix_s: int) -> datetime:
     return datetime.fromtimestamp(unix_s, UTC)
@@ -98,7 +92,7 @@ def _at(unix_s: int) -> datetime:
 
 def usage_events(page: dict[str, Any]) -> list[UsageEvent]:
     """The `UsageEvent`s of one `usage/completions` page (pure; raises `VendorDataError` on a bad shape)."""
-    parsed: _UsagePage = _convert(page, _UsagePage)
+    parsed: _UsagePage = parse_page(page, _UsagePage)
     events: list[UsageEvent] = []
     for bucket in parsed.data:
         start = _at(bucket.start_time)
@@ -134,7 +128,7 @@ def usage_events(page: dict[str, Any]) -> list[UsageEvent]:
 
 def cost_records(page: dict[str, Any]) -> list[VendorCost]:
     """The `VendorCost`s of one `costs` page (pure; raises `VendorDataError` on a bad shape)."""
-    parsed: _CostPage = _convert(page, _CostPage)
+    parsed: _CostPage = parse_page(page, _CostPage)
     records: list[VendorCost] = []
     for bucket in parsed.data:
         start = _at(bucket.start_time)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import msgspec
 
@@ -36,6 +37,23 @@ class VendorCost(msgspec.Struct, kw_only=True, frozen=True):
     inference_geo: str | None = None
     source: str = "vendor_api"
     confidence: str = "billed"
+
+
+MICROS_PER_CENT = 10_000
+
+
+def cents_to_micros(cents: Decimal | int | str) -> int:
+    """US cents (the unit of Anthropic's and Cursor's amounts) to integer micro-USD, exactly with `Decimal`:
+    "123.45" → 1,234,500; "0.0001" → 1; a fraction of a micro-USD rounds half to even."""
+    from .client import VendorDataError
+
+    try:
+        micros = Decimal(cents) * MICROS_PER_CENT
+    except (InvalidOperation, TypeError, ValueError):
+        raise VendorDataError(f"not a decimal amount of cents: {cents!r}") from None
+    if not micros.is_finite():
+        raise VendorDataError(f"not a finite amount: {cents!r}")
+    return int(micros.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def id_part(value: object) -> str:
