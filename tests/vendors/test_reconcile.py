@@ -162,3 +162,24 @@ def test_the_command_prints_the_report_as_json_csv_and_a_table() -> None:
                       "estimated,vendor,9.000000")
     table = ok("reconcile", "--since", "2026-11-02", "--until", "2026-11-03").stdout
     assert "claude_code" in table and "$13.83" in table and "gateway−vendor -1.50" in table
+
+
+def test_the_focus_export_bills_a_reported_day_once(case) -> None:
+    import csv
+    import io
+
+    from tokenpulse.exports import write_export
+
+    out = io.BytesIO()
+    write_export(case, "focus", out, D1, D2)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode("utf-8"))))
+    listed = sorted((r["ChargePeriodStart"][:10], r["x_Person"], r["x_Tool"], r["x_Source"], r["ListCost"])
+                    for r in rows)
+    assert listed == [
+        ("2026-11-02", "alice@example.com", "claude_code", "vendor_api", "9.000000"),
+        ("2026-11-02", "alice@example.com", "cursor", "vendor_api", "0.430000"),
+        ("2026-11-02", "bob@example.com", "anthropic_api", "vendor_api", "3.000000"),
+        ("2026-11-03", "alice@example.com", "claude_code", "gateway", "1.000000"),
+        ("2026-11-03", "alice@example.com", "claude_code", "local_log", "0.400000")]
+    # The same total as the reconciliation counts.
+    assert sum(Decimal(r["ListCost"]) for r in rows) == reconcile(case, D1, D2).to_json()["counted_usd"]
