@@ -94,9 +94,16 @@ def _late(module: str, attribute: str) -> Callable[..., Any]:
 
 
 def _pair(module: str, function: str) -> Fetch:
-    """A connector whose function returns `(events, costs)`."""
-    def fetch(client: Any, since: datetime, until: datetime) -> VendorBatch:
+    """A connector whose function returns `(events, costs)`. `exclude_workspaces` (Anthropic): usage of these
+    workspaces is left out — e.g. the workspace Claude Code's console logins bill to, when the `claude_code`
+    connector reports that usage per person (synced from both, it would count twice)."""
+    def fetch(client: Any, since: datetime, until: datetime, exclude_workspaces: list[str] | None = None
+              ) -> VendorBatch:
         events, costs = getattr(_module(module), function)(client, since, until)
+        if exclude_workspaces:
+            if not isinstance(exclude_workspaces, list):
+                raise ConfigError(f"[vendors.{module}] exclude_workspaces must be a list of workspace ids")
+            events = [e for e in events if (e.extra or {}).get("workspace_id") not in exclude_workspaces]
         return VendorBatch(events=events, costs=costs)
 
     return fetch
@@ -110,7 +117,8 @@ def _connectors() -> dict[str, Connector]:
     anthropic_client = _late("client", "anthropic_client")
     return {
         "anthropic": Connector("anthropic", _pair("anthropic", "sync_anthropic"),
-                               _extra_ids(("anthropic-key", "api_key_id")), "ANTHROPIC_ADMIN_KEY", anthropic_client),
+                               _extra_ids(("anthropic-key", "api_key_id")), "ANTHROPIC_ADMIN_KEY", anthropic_client,
+                               options=("exclude_workspaces",)),
         "claude_code": Connector("claude_code", _late("claude_code", "sync_claude_code"),
                                  _late("claude_code", "identities"), "ANTHROPIC_ADMIN_KEY", anthropic_client,
                                  whole_days=True, settings_from="anthropic"),

@@ -186,3 +186,14 @@ def test_a_bad_base_url_is_a_clear_error(configured: FakeLedgers) -> None:
     result = tp("sync", "--vendor", "anthropic")
     assert result.exit_code == 1
     assert "[vendors.anthropic] base_url must be an http:// or https:// URL" in result.stderr
+
+
+def test_anthropic_usage_of_excluded_workspaces_is_left_out(store, ledgers: FakeLedgers) -> None:
+    # The workspace Claude Code's console logins bill to, when the claude_code connector reports it per person.
+    client = anthropic_client(ANTHROPIC_KEY, ledgers.url, sleep=lambda s: None)
+    report = sync_vendor(store, "anthropic", client, now=NOW, options={"exclude_workspaces": ["wrkspc_01W"]})
+    kept = [e for e in A_EVENTS if e.extra["workspace_id"] != "wrkspc_01W"]
+    assert 0 < len(kept) < len(A_EVENTS)
+    assert sorted(e.id for e in store.iter_usage()) == sorted(e.id for e in kept)
+    assert report.events_new == len(kept)
+    assert (report.costs, report.costs_new) == (3, 3)  # the cost report is the org's bill: all of it
