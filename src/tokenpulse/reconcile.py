@@ -9,9 +9,9 @@ The three sides of a cell:
 - `local`: local logs, OpenTelemetry and imports — the client's own estimate.
 
 Totals count the vendor's figure where a cell has one (the vendor's ledger is what finance reconciles
-against); elsewhere they count the gateway and local events. The other sides are kept, labelled, and shown
-here. Days are UTC days, as the vendors report them. `duplicates` counts local requests whose request id the
-gateway also recorded: the same request seen twice (both are counted when no vendor figure exists).
+against); elsewhere they count the gateway's events and the local ones the gateway did not also meter (a
+local copy of a gateway request, matched by request id, is the same request seen twice). The other figures
+are kept, labelled, and shown here. Days are UTC days, as the vendors report them.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class Side:
     unpriced: int = 0
     billed: int = 0
     duplicates: int = 0
+    """Local requests the gateway also metered (the same request twice: totals count the gateway's copy)."""
+    duplicate_micros: int = 0
 
     @property
     def confidence(self) -> str:
@@ -46,7 +48,7 @@ class Side:
         return "metered" if self.name == "gateway" else "estimated"
 
     def add(self, other: Side) -> None:
-        for name in ("requests", "tokens", "cost_micros", "unpriced", "billed", "duplicates"):
+        for name in ("requests", "tokens", "cost_micros", "unpriced", "billed", "duplicates", "duplicate_micros"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_json(self) -> dict[str, Any]:
@@ -54,6 +56,7 @@ class Side:
                "cost_usd": micros_to_decimal_usd(self.cost_micros), "unpriced_requests": self.unpriced}
         if self.name == "local":
             out["gateway_duplicates"] = self.duplicates
+            out["gateway_duplicates_usd"] = micros_to_decimal_usd(self.duplicate_micros)
         return out
 
 
@@ -73,7 +76,10 @@ class Cell:
 
     @property
     def counted_micros(self) -> int:
-        return sum(self.sides[s].cost_micros for s in self.counted)
+        """What totals count: the vendor's figure, else the gateway's and the local requests it did not meter."""
+        local = self.sides.get("local")
+        duplicates = local.duplicate_micros if local is not None and "vendor" not in self.sides else 0
+        return sum(self.sides[s].cost_micros for s in self.counted) - duplicates
 
     def differences(self) -> dict[str, int]:
         """`<a>_minus_<b>` in micro-USD for each pair of sides the cell has."""

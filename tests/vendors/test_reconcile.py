@@ -45,9 +45,12 @@ EVENTS = [
     # alice · cursor · D1: billed by Cursor, $0.43 (the bill is the cost).
     event("cursor:1", D1, 11, "alice@example.com", "cursor", "vendor_api", 430_000, confidence="billed",
           reported=430_000),
-    # alice · claude_code · D2: gateway $1.00 and local $0.40 — no vendor figure, both count.
+    # alice · claude_code · D2: no vendor figure. The gateway metered $1.00; local logs estimated $1.40, $1.00
+    # of it the gateway's req_3 again (counted once, as the gateway metered it): $1.40 in all.
     event("gateway:req_3", D2, 8, "alice@example.com", "claude_code", "gateway", 1_000_000, request_id="req_3"),
     event("claude_code:d", D2, 15, "alice@example.com", "claude_code", "local_log", 400_000, confidence="estimated"),
+    event("claude_code:e", D2, 8, "alice@example.com", "claude_code", "local_log", 1_000_000, confidence="estimated",
+          request_id="req_3"),
     # bob · anthropic_api · D1: the vendor's usage report $3.00 against the gateway's $3.20.
     event("anthropic:d1:bob", D1, 0, "bob@example.com", "anthropic_api", "vendor_api", 3_000_000),
     event("gateway:req_9", D1, 16, "bob@example.com", "anthropic_api", "gateway", 3_200_000, request_id="req_9"),
@@ -64,7 +67,7 @@ def side(confidence: str, requests: int, tokens: int, usd: str, **more: object) 
 EXPECTED_CELLS = [
     {"person": "alice@example.com", "tool": "claude_code", "day": "2026-11-02",
      "vendor": side("metered", 1, 90_000, "9"), "gateway": side("metered", 2, 2000, "7.5"),
-     "local": side("estimated", 3, 3000, "8.25", gateway_duplicates=1),
+     "local": side("estimated", 3, 3000, "8.25", gateway_duplicates=1, gateway_duplicates_usd=Decimal("5")),
      "counted": ["vendor"], "counted_usd": Decimal("9"),
      "differences_usd": {"gateway_minus_vendor": Decimal("-1.5"), "local_minus_vendor": Decimal("-0.75"),
                          "local_minus_gateway": Decimal("0.75")}},
@@ -76,10 +79,10 @@ EXPECTED_CELLS = [
      "counted": ["vendor"], "counted_usd": Decimal("3"),
      "differences_usd": {"gateway_minus_vendor": Decimal("0.2")}},
     {"person": "alice@example.com", "tool": "claude_code", "day": "2026-11-03",
-     "vendor": None, "gateway": side("metered", 1, 1000, "1"), "local": side("estimated", 1, 1000, "0.4",
-                                                                             gateway_duplicates=0),
+     "vendor": None, "gateway": side("metered", 1, 1000, "1"),
+     "local": side("estimated", 2, 2000, "1.4", gateway_duplicates=1, gateway_duplicates_usd=Decimal("1")),
      "counted": ["gateway", "local"], "counted_usd": Decimal("1.4"),
-     "differences_usd": {"local_minus_gateway": Decimal("-0.6")}},
+     "differences_usd": {"local_minus_gateway": Decimal("0.4")}},
 ]
 
 
@@ -98,7 +101,7 @@ def test_the_report_lists_each_cell_with_every_source_and_the_differences(case) 
     assert report["totals"] == {
         "vendor": side("mixed", 3, 92_000, "12.43"),
         "gateway": side("metered", 4, 4000, "11.7"),
-        "local": side("estimated", 4, 4000, "8.65", gateway_duplicates=1)}
+        "local": side("estimated", 5, 5000, "9.65", gateway_duplicates=2, gateway_duplicates_usd=Decimal("6"))}
     # What totals count: the vendor's $12.43 where it reported, gateway and local ($1.40) elsewhere.
     assert report["counted_usd"] == Decimal("13.83")
     assert [(t["tool"], t["counted_usd"]) for t in report["tools"]] == [
@@ -121,7 +124,7 @@ def test_totals_count_the_vendor_figure_and_keep_the_others(case) -> None:
     rows = case.usage_rows(UsageQuery(group="day", tz="UTC", people=("alice@example.com",)))
     assert {(r.key, r.cost_micros, r.requests) for r in rows} == {
         (D1, 9_430_000, 2),  # the Claude Code report's $9.00 and Cursor's bill; gateway and local left out
-        (D2, 1_400_000, 2)}  # no vendor figure: the gateway's and local logs'
+        (D2, 1_400_000, 2)}  # no vendor figure: the gateway's, and local logs' but for its own request again
     # Nothing is deleted: every event is still stored, with its source.
     assert len(list(case.iter_usage())) == len(EVENTS)
     # A zone whose days are not whole UTC hours is summed from the events: the same rule applies.
@@ -180,6 +183,25 @@ def test_the_focus_export_bills_a_reported_day_once(case) -> None:
         ("2026-11-02", "alice@example.com", "cursor", "vendor_api", "0.430000"),
         ("2026-11-02", "bob@example.com", "anthropic_api", "vendor_api", "3.000000"),
         ("2026-11-03", "alice@example.com", "claude_code", "gateway", "1.000000"),
-        ("2026-11-03", "alice@example.com", "claude_code", "local_log", "0.400000")]
+        ("2026-11-03", "alice@example.com", "claude_code", "local_log", "0.400000")]  # not req_3 again
     # The same total as the reconciliation counts.
     assert sum(Decimal(r["ListCost"]) for r in rows) == reconcile(case, D1, D2).to_json()["counted_usd"]
+
+
+@pytest.mark.parametrize("gateway_first", [True, False])
+def test_a_local_copy_of_a_gateway_request_counts_once_whichever_arrives_first(store, gateway_first: bool) -> None:
+    gateway = event("gateway:req_7", D1, 10, "ann@example.com", "claude_code", "gateway", 2_000_000,
+                    request_id="req_7")
+    local = event("claude_code:x", D1, 10, "ann@example.com", "claude_code", "local_log", 1_900_000,
+                  confidence="estimated", request_id="req_7")
+    other = event("claude_code:y", D1, 11, "ann@example.com", "claude_code", "local_log", 300_000,
+                  confidence="estimated", request_id="req_8")
+    for batch in ([gateway], [local, other]) if gateway_first else ([local, other], [gateway]):
+        store.write_batch(batch)
+        store.refresh_rollups()
+    day = UsageQuery(group="day", tz="UTC", people=("ann@example.com",))
+    assert [(r.cost_micros, r.requests) for r in store.usage_rows(day)] == [(2_300_000, 2)]
+    # Summed from the events (a zone off whole hours), the same.
+    kolkata = UsageQuery(group="person", tz="Asia/Kolkata", since=at(D1, 0), until=at(D2, 0))
+    assert [r.cost_micros for r in store.usage_rows(kolkata)] == [2_300_000]
+    assert len(list(store.iter_usage())) == 3  # all kept

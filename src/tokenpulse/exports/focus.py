@@ -122,16 +122,12 @@ def _row(day: date, key: Key, sums: _Sums, discount: Discount) -> list[str]:
     return [values[c] for c in COLUMNS]
 
 
-def _days(events: Iterator[UsageEvent], covered: set[tuple[str, str, date]] | frozenset = frozenset()
-          ) -> Iterator[tuple[date, dict[Key, _Sums]]]:
-    """Events in time order folded into one UTC day's groups at a time. `covered`: the (person, tool, UTC day)
-    cells a vendor reported, where only the vendor's events count (the others would bill the day twice)."""
+def _days(events: Iterator[UsageEvent]) -> Iterator[tuple[date, dict[Key, _Sums]]]:
+    """Events in time order folded into one UTC day's groups at a time."""
     day: date | None = None
     groups: dict[Key, _Sums] = {}
     for e in events:
         event_day = e.ts.astimezone(UTC).date()
-        if e.source != "vendor_api" and (e.person, e.tool, event_day) in covered:
-            continue
         if event_day != day:
             if day is not None:
                 yield day, groups
@@ -147,15 +143,13 @@ def _days(events: Iterator[UsageEvent], covered: set[tuple[str, str, date]] | fr
 
 def write_focus(store: Store, out: BinaryIO, selection: Selection, discount: Discount) -> int:
     """The header, then the rows of each UTC day (sorted by key); returns the number of data rows. Like every
-    total, a day a vendor reported for a person's tool holds the vendor's figures only (`tokenpulse.reconcile`)."""
+    total, it holds the events that count (`store.summaries.counted`): a day a vendor reported for a person's
+    tool holds the vendor's figures only, and a local copy of a gateway request is left out."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     rows = 0
-    since = selection.start.astimezone(UTC).date() if selection.start else None
-    until = selection.end.astimezone(UTC).date() + timedelta(days=1) if selection.end else None
-    covered = set(store.vendor_days(since, until))
-    for day, groups in _days(selection.usage(store), covered):
+    for day, groups in _days(selection.usage(store, counted_only=True)):
         writer.writerows(_row(day, key, groups[key], discount) for key in sorted(groups))
         rows += len(groups)
         out.write(text.getvalue().encode("utf-8"))

@@ -25,9 +25,10 @@ class Selection:
     end: datetime | None
     people: frozenset[str] | None = None
 
-    def usage(self, store: Store) -> Iterator[UsageEvent]:
-        """Usage events in time order (the store streams them, and filters by person itself)."""
-        return store.iter_usage(self.start, self.end, self._people())
+    def usage(self, store: Store, *, counted_only: bool = False) -> Iterator[UsageEvent]:
+        """Usage events in time order (the store streams them, and filters by person itself); `counted_only`:
+        only those totals count."""
+        return store.iter_usage(self.start, self.end, self._people(), counted_only=counted_only)
 
     def outcomes(self, store: Store) -> Iterator[OutcomeEvent]:
         return store.iter_outcomes(self.start, self.end, self._people())

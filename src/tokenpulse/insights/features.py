@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..store.summaries import COUNTED_EVENTS, aware, hour_aligned, naive_utc
+from ..store.summaries import aware, counted_events, hour_aligned, naive_utc
 
 CONTEXT_SQL = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 """What a request sent the model: uncached input plus cache reads and writes."""
@@ -231,7 +231,7 @@ def _usage_source(since: datetime, until: datetime, tz: str = "UTC") -> tuple[st
     the zone's days fall on whole UTC hours, else the events."""
     if _on_hours(since, until) and hour_aligned(tz):
         return "usage_hourly", "hour", "sum(requests)", "first_ts", "last_ts"
-    return COUNTED_EVENTS, "ts", "count(*)", "ts", "ts"
+    return counted_events(since, until), "ts", "count(*)", "ts", "ts"
 
 
 def sessions_without_outcome(con: Any, since: datetime, until: datetime, min_cost_micros: int) -> list[SessionSpend]:

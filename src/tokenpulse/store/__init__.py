@@ -151,8 +151,10 @@ class Store(Protocol):
     def usage_rows(self, query: UsageQuery) -> list[UsageRow]: ...
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
-                   people: Sequence[str] | None = None) -> Iterator[UsageEvent]:
-        """Usage events in [since, until) in time order, streamed; only these people's when `people` is given."""
+                   people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
+        """Usage events in [since, until) in time order, streamed; only these people's when `people` is given;
+        `counted_only`: only those totals count (not the gateway's or local copies of what a vendor reported,
+        nor local copies of gateway requests: `store.summaries.counted`)."""
         ...
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None,

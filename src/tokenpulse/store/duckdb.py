@@ -416,8 +416,8 @@ class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
         return [usage_row(r) for r in self.con.execute(sql, params).fetchall()]
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
-                   people: Sequence[str] | None = None) -> Iterator[UsageEvent]:
-        where_sql, params = where(*people_bounds(since, until, people))
+                   people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
+        where_sql, params = where(*people_bounds(since, until, people, counted_only=counted_only))
         return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from .summaries import COUNTED_EVENTS, aware, naive_utc, time_bounds
+from .summaries import aware, counted_events, naive_utc, time_bounds
 from .web import narrow
 
 
@@ -370,7 +370,7 @@ class GovernanceTables:
         if all(t.minute == 0 and t.second == 0 and t.microsecond == 0 for t in (since, until)):
             self.refresh_rollups()
             return "usage_hourly", "hour", "model", "sum(requests)", "sum(unpriced_requests)"
-        return (COUNTED_EVENTS, "ts", "coalesce(priced_model, model)", "count(*)",
+        return (counted_events(since, until), "ts", "coalesce(priced_model, model)", "count(*)",
                 "count(*) FILTER (WHERE cost_micros IS NULL)")
 
     def person_teams(self) -> dict[str, str | None]:

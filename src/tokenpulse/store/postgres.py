@@ -274,8 +274,8 @@ class PostgresStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
         return [usage_row(r) for r in self.con.execute(sql, params).fetchall()]
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
-                   people: Sequence[str] | None = None) -> Iterator[UsageEvent]:
-        where_sql, params = where(*people_bounds(since, until, people, "%s"))
+                   people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
+        where_sql, params = where(*people_bounds(since, until, people, "%s", counted_only=counted_only))
         return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
 
     def _iter_usage_where(self, where_sql: str, params: list[Any]) -> Iterator[UsageEvent]:

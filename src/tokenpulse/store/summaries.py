@@ -30,21 +30,45 @@ ROLLUP_SELECT = f"""
     FROM events
 """
 ROLLUP_GROUP_BY = "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
-# Whether an event counts in totals: a vendor's own figures always do; another source's event does unless a
-# vendor reported usage for its person, tool and UTC day (`vendor_days`), whose figures then stand for it.
-COUNTED = """(source = 'vendor_api' OR NOT EXISTS (
+# Whether an event counts in totals (`counted`): a vendor's own figures always do; another source's event does
+# unless a vendor reported usage for its person, tool and UTC day (`vendor_days`, whose figures then stand for
+# it), and a local copy (logs, OpenTelemetry, imports) of a request the gateway metered does not: the gateway's
+# figure, read from the upstream's answer, is the better one. Either way the event stays stored, labelled.
+_VENDOR_RULE = """(source = 'vendor_api' OR NOT EXISTS (
     SELECT 1 FROM vendor_days v
     WHERE v.person = events.person AND v.tool = events.tool AND v.day = CAST(events.ts AS DATE)))"""
-# The events that count, for the queries that sum events rather than the hourly summaries.
-COUNTED_EVENTS_QUERY = f"(SELECT * FROM events WHERE {COUNTED})"
-COUNTED_EVENTS = f"{COUNTED_EVENTS_QUERY} AS events"
+
+
+def counted(lo: str, hi: str) -> str:
+    """The condition on `events` rows that count; `lo` and `hi` are SQL bounds of their times (a gateway copy
+    of a request is looked for within an hour of them)."""
+    return f"""({_VENDOR_RULE} AND NOT (source NOT IN ('gateway', 'vendor_api') AND request_id IS NOT NULL
+        AND request_id IN (SELECT g.request_id FROM events g WHERE g.source = 'gateway' AND g.request_id IS NOT NULL
+                           AND g.ts >= {lo} - INTERVAL '1 hour' AND g.ts < {hi} + INTERVAL '1 hour')))"""
+
+
+def _timestamp(ts: datetime | None, default: str) -> str:
+    return f"TIMESTAMP '{naive_utc(ts).isoformat(sep=' ')}'" if ts is not None else f"TIMESTAMP '{default}'"
+
+
+def counted_within(since: datetime | None, until: datetime | None) -> str:
+    """`counted` for events in [since, until) (either unbounded)."""
+    return counted(_timestamp(since, "1970-01-01 00:00:00"), _timestamp(until, "9999-01-01 00:00:00"))
+
+
+def counted_events(since: datetime | None, until: datetime | None) -> str:
+    """The events that count in [since, until) as a table named `events`, for the queries that sum events
+    rather than the hourly summaries (the caller still bounds `ts`)."""
+    return f"(SELECT * FROM events WHERE {counted_within(since, until)}) AS events"
+
+
 # The summaries of the hours listed in `dirty_hours`, rebuilt from their events (after deleting the old ones).
 REBUILD_DIRTY_HOURS = f"""
     INSERT INTO usage_hourly {ROLLUP_SELECT}
     WHERE ts >= (SELECT min(hour) FROM dirty_hours)
       AND ts < (SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'
       AND date_trunc('hour', ts) IN (SELECT hour FROM dirty_hours)
-      AND {COUNTED}
+      AND {counted("(SELECT min(hour) FROM dirty_hours)", "(SELECT max(hour) FROM dirty_hours) + INTERVAL '1 hour'")}
     {ROLLUP_GROUP_BY}"""
 
 
@@ -71,9 +95,12 @@ def time_bounds(column: str, since: datetime | None, until: datetime | None,
 
 
 def people_bounds(since: datetime | None, until: datetime | None, people: Sequence[str] | None,
-                  placeholder: str = "?") -> tuple[list[str], list[Any]]:
-    """`time_bounds` on `ts`, and only these people's events when `people` is given (an empty list: none)."""
+                  placeholder: str = "?", *, counted_only: bool = False) -> tuple[list[str], list[Any]]:
+    """`time_bounds` on `ts`, and only these people's events when `people` is given (an empty list: none);
+    `counted_only`: only the events totals count (`counted`)."""
     clauses, params = time_bounds("ts", since, until, placeholder)
+    if counted_only:
+        clauses.append(counted_within(since, until))
     if people is not None:
         clauses.append(f"person IN ({', '.join([placeholder] * len(people))})" if people else "FALSE")
         params.extend(people)
@@ -106,7 +133,7 @@ def usage_sql(query: UsageQuery, placeholder: str, list_agg: str) -> tuple[str, 
     # events themselves for local days and for date bounds.
     unbounded = query.since is None and query.until is None
     use_rollup = hour_aligned(query.tz) or (unbounded and query.group not in ("day", "week", "month"))
-    table, time_col = ("usage_hourly", "hour") if use_rollup else (COUNTED_EVENTS, "ts")
+    table, time_col = ("usage_hourly", "hour") if use_rollup else (counted_events(query.since, query.until), "ts")
     local = f"timezone({placeholder}, timezone('UTC', {time_col}))"
     params: list[Any] = []
     if query.group in ("day", "week", "month"):

@@ -113,8 +113,9 @@ class VendorTables:
                              ) -> list[tuple[Any, ...]]:
         """Usage per (person, tool, UTC day, side) over the UTC days [since, until): side `vendor` (a vendor's
         admin API), `gateway`, or `local` (local logs, OpenTelemetry, imports). Columns: person, tool, day,
-        side, requests, tokens, cost (micro-USD; a billed event's bill), unpriced requests, billed requests,
-        requests whose request id the gateway also recorded (local side: the same request seen twice)."""
+        side, requests, tokens, cost (micro-USD; a billed event's bill), unpriced requests, billed requests, and
+        the requests (and their cost) whose request id the gateway also recorded (local side: the same request
+        seen twice, which totals count once, as the gateway metered it)."""
         from .web import narrow
 
         clauses = ["ts >= ?", "ts < ?"]
@@ -125,16 +126,18 @@ class VendorTables:
             params.extend(tools)
         where = " AND ".join(clauses)
         return self._rows(f"""
-            WITH e AS (SELECT * FROM events WHERE {where}),
-                 gateway_ids AS (SELECT DISTINCT request_id FROM e WHERE source = 'gateway' AND request_id IS NOT NULL)
+            WITH base AS (SELECT * FROM events WHERE {where}),
+                 gateway_ids AS (SELECT DISTINCT request_id FROM base
+                                 WHERE source = 'gateway' AND request_id IS NOT NULL),
+                 e AS (SELECT *, (source <> 'gateway' AND source <> 'vendor_api' AND request_id IS NOT NULL
+                                  AND request_id IN (SELECT request_id FROM gateway_ids)) AS dup FROM base)
             SELECT person, tool, CAST(ts AS DATE) AS day,
                    CASE WHEN source = 'vendor_api' THEN 'vendor' WHEN source = 'gateway' THEN 'gateway'
                         ELSE 'local' END AS side,
                    count(*), coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),
                    coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL),
-                   count(*) FILTER (WHERE confidence = 'billed'),
-                   count(*) FILTER (WHERE source <> 'gateway' AND source <> 'vendor_api'
-                                    AND request_id IN (SELECT request_id FROM gateway_ids))
+                   count(*) FILTER (WHERE confidence = 'billed'), count(*) FILTER (WHERE dup),
+                   coalesce(sum(cost_micros) FILTER (WHERE dup), 0)
             FROM e GROUP BY 1, 2, 3, 4 ORDER BY 3, 1 NULLS FIRST, 2, 4""", params)
 
     # --- sync cursors -----------------------------------------------------------------------------

@@ -17,11 +17,10 @@ import msgspec
 
 from ..events import TOKEN_FIELDS, OutcomeEvent, UsageEvent
 from .summaries import (
-    COUNTED_EVENTS,
-    COUNTED_EVENTS_QUERY,
     EVENT_MEASURES,
     ROLLUP_MEASURES,
     aware,
+    counted_events,
     hour_aligned,
     naive_utc,
     time_bounds,
@@ -158,7 +157,7 @@ class WebTables:
         everyone) and optionally for one person. Grouped by team, each row also counts its `people` (the
         people with usage, the unknown person counting as one)."""
         use_rollup = hour_aligned(tz)
-        table, time_col = ("usage_hourly", "hour") if use_rollup else (COUNTED_EVENTS, "ts")
+        table, time_col = ("usage_hourly", "hour") if use_rollup else (counted_events(since, until), "ts")
         columns = {"day": f"CAST(timezone(?, timezone('UTC', {time_col})) AS DATE)",
                    "model": "model" if use_rollup else "coalesce(priced_model, model)",
                    **{d: d for d in ("tool", "person", "provider", "project", "session", "team", "source",
@@ -225,7 +224,7 @@ def _where(time_col: str, since: datetime | None, until: datetime | None, scope:
 
 def _with_team(table: str) -> str:
     """`table` with each row's team from the directory (NULL for people not in it)."""
-    inner = COUNTED_EVENTS_QUERY if table == COUNTED_EVENTS else table
+    inner = table.removesuffix(" AS events")  # the events that count are a subquery: aliased `t` here
     return f"(SELECT t.*, p.team FROM {inner} t LEFT JOIN people p ON p.person = t.person) AS with_team"
 
 
