@@ -50,12 +50,19 @@ class RowError:
         return {"row": self.row, "message": self.message}
 
 
+CASELESS_PREFIXES = ("github-login",)
+"""Alias prefixes whose ids ignore case (GitHub logins), lower-cased as the connectors write them."""
+
+
 def normalize_identity(text: str) -> str:
-    """An identity as events carry it: emails lower-cased, `account:`/`user:` prefixes kept."""
+    """An identity as events carry it: emails lower-cased, `account:`/`user:` prefixes kept, the ids of
+    `CASELESS_PREFIXES` lower-cased."""
     text = text.strip()
     prefix, sep, rest = text.partition(":")
     if sep and prefix.lower() in ("account", "user") and rest:
         return f"{prefix.lower()}:{rest.strip()}"
+    if sep and prefix.lower() in CASELESS_PREFIXES and rest:
+        return f"{prefix.lower()}:{rest.strip().lower()}"
     return text.lower() if "@" in text else text
 
 

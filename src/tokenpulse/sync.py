@@ -64,6 +64,16 @@ class Connector:
     required: tuple[str, ...] = ()
     settings_from: str | None = None
     """Another connector whose address and key settings this one falls back to (same API and key)."""
+    from_directory: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+    """Options worked out from the store when a sync is planned (e.g. Copilot's `users = "directory"`)."""
+
+
+def _copilot_users(store: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """`users = "directory"`: the GitHub logins the directory knows (`github-login:` aliases), so AI-credit
+    billing is read per person."""
+    if options.get("users") != "directory":
+        return {}
+    return {"users": store.vendor_aliases("github-login")}
 
 
 def _extra_ids(*pairs: tuple[str, str]) -> Callable[[Identified], list[str]]:
@@ -128,7 +138,7 @@ def _connectors() -> dict[str, Connector]:
         "cursor": Connector("cursor", _cursor_fetch, _own_person, "CURSOR_ADMIN_KEY", _late("cursor", "cursor_client")),
         "copilot": Connector("copilot", _late("copilot", "sync_copilot"), _late("copilot", "identities"),
                              "GITHUB_TOKEN", _late("copilot", "copilot_client"), whole_days=True, options=("org", "users"),
-                             required=("org",)),
+                             required=("org",), from_directory=_copilot_users),
     }
 
 
@@ -237,15 +247,17 @@ def _day_start(ts: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class SyncPlan:
-    """What one run of a connector reads: [since, until), decided from its stored cursor."""
+    """What one run of a connector reads: [since, until), decided from its stored cursor, and its options."""
 
     name: str
     since: datetime
     until: datetime
     now: datetime
+    options: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_sync(store: Any, name: str, *, now: datetime, lookback_days: int = 3, first_days: int = 30) -> SyncPlan:
+def plan_sync(store: Any, name: str, *, now: datetime, lookback_days: int = 3, first_days: int = 30,
+              options: Mapping[str, Any] | None = None) -> SyncPlan:
     """From the connector's cursor (or `first_days` before `now` on its first run), minus `lookback_days`,
     until `now` (whole-day vendors: until today's start, and at least the last whole day)."""
     spec = connector(name)
@@ -256,13 +268,16 @@ def plan_sync(store: Any, name: str, *, now: datetime, lookback_days: int = 3, f
     since = _day_start(start - timedelta(days=lookback_days))
     if spec.whole_days:
         since = min(since, _day_start(until - timedelta(days=1)))
-    return SyncPlan(name, since, until, now)
+    chosen = dict(options or {})
+    if spec.from_directory is not None:
+        chosen.update(spec.from_directory(store, chosen))
+    return SyncPlan(name, since, until, now, chosen)
 
 
-def fetch_batch(plan: SyncPlan, client: Any, options: Mapping[str, Any] | None = None) -> VendorBatch:
+def fetch_batch(plan: SyncPlan, client: Any) -> VendorBatch:
     """Read the plan's range from the vendor (no store needed: run it off the store's thread). Raises
     `VendorError` when the vendor cannot be read."""
-    return connector(plan.name).fetch(client, plan.since, plan.until, **dict(options or {}))
+    return connector(plan.name).fetch(client, plan.since, plan.until, **plan.options)
 
 
 def save_batch(store: Any, plan: SyncPlan, batch: VendorBatch, book: Any = None) -> SyncReport:
@@ -294,8 +309,8 @@ def sync_vendor(store: Any, name: str, client: Any, *, now: datetime, lookback_d
                 first_days: int = 30, options: Mapping[str, Any] | None = None, book: Any = None) -> SyncReport:
     """Plan, fetch and save one connector's sync (see `plan_sync`, `save_batch`). Raises `VendorError`
     (nothing stored, the cursor unchanged) when the vendor cannot be read."""
-    plan = plan_sync(store, name, now=now, lookback_days=lookback_days, first_days=first_days)
-    return save_batch(store, plan, fetch_batch(plan, client, options), book)
+    plan = plan_sync(store, name, now=now, lookback_days=lookback_days, first_days=first_days, options=options)
+    return save_batch(store, plan, fetch_batch(plan, client), book)
 
 
 def _map_people(store: Any, spec: Connector, items: list[Identified], report: SyncReport) -> None:

@@ -142,3 +142,16 @@ def test_the_command_syncs_every_configured_vendor(claude_code: FakeClaudeCode, 
     assert all(key not in result.stdout + result.stderr for key in (CLAUDE_CODE_KEY, CURSOR_KEY, GITHUB_TOKEN))
     # The Claude Code connector used the Anthropic address (it is the same API).
     assert claude_code.requests
+
+
+def test_copilot_billing_per_person_for_the_logins_the_directory_knows(store, github: FakeGitHub) -> None:
+    store.save_people([Person("octo@company.com", aliases=["github-login:OctoCat"]),
+                       Person("hubot@company.com", aliases=["github-login:hubot"])])
+    client = copilot_client(GITHUB_TOKEN, github.url, sleep=lambda s: None)
+    sync_vendor(store, "copilot", client, now=datetime(2026, 11, 5, tzinfo=UTC), first_days=4, lookback_days=0,
+                options={"org": ORG, "users": "directory"})
+    asked = sorted({q["user"] for p, q, _ in github.requests if "user" in q})
+    assert asked == ["hubot", "octocat"]  # the directory keeps logins lower-cased (GitHub ignores case)
+    billed = sorted((e.person, e.id) for e in store.iter_usage() if e.confidence == "billed")
+    assert billed == sorted(("octo@company.com" if ":user=octocat:" in e.id else "hubot@company.com", e.id)
+                            for e in COPILOT.events if e.confidence == "billed")

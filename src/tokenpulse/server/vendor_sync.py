@@ -69,9 +69,10 @@ class ScheduledSync:
         results: list[dict[str, Any]] = []
         for setup in self.configured():
             name = setup.name
-            plan = await self.read(lambda store, name=name: plan_sync(store, name, now=now, first_days=self.first_days))
+            plan = await self.read(lambda store, setup=setup: plan_sync(
+                store, setup.name, now=now, first_days=self.first_days, options=setup.options))
             try:
-                batch = await loop.run_in_executor(None, fetch_batch, plan, setup.client, setup.options)
+                batch = await loop.run_in_executor(None, fetch_batch, plan, setup.client)
             except VendorError as exc:  # its message never holds the key
                 log.error("vendor sync: %s failed: %s", name, exc)
                 results.append({"vendor": name, "status": "failed", "error": str(exc)})

@@ -140,6 +140,11 @@ class VendorTables:
                    coalesce(sum(cost_micros) FILTER (WHERE dup), 0)
             FROM e GROUP BY 1, 2, 3, 4 ORDER BY 3, 1 NULLS FIRST, 2, 4""", params)
 
+    def vendor_aliases(self, prefix: str) -> list[str]:
+        """The vendor ids the directory knows with this alias prefix (`github-login` → the logins), sorted."""
+        return [alias.split(":", 1)[1] for (alias,) in self._rows(
+            "SELECT alias FROM aliases WHERE alias LIKE ? ORDER BY alias", [f"{prefix}:%"])]
+
     # --- sync cursors -----------------------------------------------------------------------------
 
     def sync_state(self, name: str) -> datetime | None:
