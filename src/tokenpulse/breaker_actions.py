@@ -448,12 +448,19 @@ def _cursor_email_of(store: Any, person: str) -> str | None:
     return found
 
 
-def check_vendor_breakers(store: Any, policy: BreakerPolicy, actions: BreakerActions, now: datetime,
-                          tools: Sequence[str] = VENDOR_TOOLS) -> list[Incident]:
-    """Trip the breaker of everyone whose spend today (with vendor-API usage of `tools`) is above their
-    threshold: record the incident (shadow policy: a shadow incident, no action), run the actions and audit
-    each. Returns the new incidents."""
-    new: list[Incident] = []
+@dataclass
+class PendingTrip:
+    """A trip decided on the store's figures, its actions not yet run (`act`) nor the incident recorded."""
+
+    incident: Incident
+    ctx: TripContext
+    actions: list[BreakerAction]
+
+
+def plan_trips(store: Any, policy: BreakerPolicy, actions: BreakerActions, now: datetime,
+               tools: Sequence[str] = VENDOR_TOOLS) -> list[PendingTrip]:
+    """Whom to trip now, with the incident to record and the actions to run (reads the store only)."""
+    pending = []
     for figures in gather_figures(store, policy, now, tools):
         trip = decide_vendor_trip(figures, policy, now)
         if trip is None:
@@ -464,30 +471,53 @@ def check_vendor_breakers(store: Any, policy: BreakerPolicy, actions: BreakerAct
             "reenables": trip.reenables_today, "floor_micros": policy.floor_micros,
             "baseline_days": policy.baseline_days, "baseline_percentile": policy.baseline_percentile,
             "actions": []}
+        unactioned = [] if trip.shadow else actions.unactioned(trip.tools)
+        if unactioned:
+            evidence["unactioned_tools"] = unactioned
         incident = Incident(trip.person, trip.day, CAUSE, now, evidence=evidence, shadow=trip.shadow)
         chosen = [] if trip.shadow else actions.for_tools(trip.tools)
         email = _cursor_email_of(store, trip.person) if any(a.name == "cursor_spend_limit" for a in chosen) else None
         ctx = TripContext(trip.person, trip.day, trip.tools, trip.spend_today_micros, trip.threshold_micros,
                           incident.id, CAUSE, email)
+        pending.append(PendingTrip(incident, ctx, chosen))
+    return pending
+
+
+def act(pending: Sequence[PendingTrip]) -> None:
+    """Run each trip's actions (vendor calls: off the store's thread), keeping their records in the evidence."""
+    for trip in pending:
         records = []
-        for action in chosen:
+        for action in trip.actions:
             try:
-                records.append(action.on_trip(ctx))
+                records.append(action.on_trip(trip.ctx))
             except Exception as exc:  # an action's own bug: recorded, the incident kept
                 records.append({"action": action.name, "ok": False, "error": _failure(exc)})
-        evidence["actions"] = records
-        unactioned = [] if trip.shadow else actions.unactioned(trip.tools)
-        if unactioned:
-            evidence["unactioned_tools"] = unactioned
+        trip.incident.evidence["actions"] = records
+
+
+def record_trips(store: Any, pending: Sequence[PendingTrip], now: datetime) -> list[Incident]:
+    """Record each incident, and audit the trip and each action."""
+    for trip in pending:
+        incident, person, evidence = trip.incident, trip.ctx.person, trip.incident.evidence
         store.record_incident(incident)
-        store.audit(AuditEntry(now, ACTOR, "breaker_trip", trip.person, {
-            "incident": incident.id, "cause": CAUSE, "shadow": trip.shadow, **{
+        store.audit(AuditEntry(now, ACTOR, "breaker_trip", person, {
+            "incident": incident.id, "cause": CAUSE, "shadow": incident.shadow, **{
                 k: v for k, v in evidence.items() if k != "actions"}}))
-        for record in records:
-            store.audit(AuditEntry(now, ACTOR, "breaker_action", trip.person, {
-                "incident": incident.id, "day": trip.day, **record}))
-        new.append(incident)
-    return new
+        for record in evidence["actions"]:
+            store.audit(AuditEntry(now, ACTOR, "breaker_action", person, {
+                "incident": incident.id, "day": incident.day, **record}))
+    return [trip.incident for trip in pending]
+
+
+def check_vendor_breakers(store: Any, policy: BreakerPolicy, actions: BreakerActions, now: datetime,
+                          tools: Sequence[str] = VENDOR_TOOLS) -> list[Incident]:
+    """Trip the breaker of everyone whose spend today (with vendor-API usage of `tools`) is above their
+    threshold: record the incident (shadow policy: a shadow incident, no action), run the actions and audit
+    each. Returns the new incidents. (The service runs the three steps apart, the actions off the store's
+    thread: `plan_trips`, `act`, `record_trips`.)"""
+    pending = plan_trips(store, policy, actions, now, tools)
+    act(pending)
+    return record_trips(store, pending, now)
 
 
 # --- re-enabling -----------------------------------------------------------------------------------------
@@ -569,12 +599,18 @@ def vendor_breaker_policy(settings: Any, saved: Mapping[str, Any] | None = None)
     return breaker_policy(options)
 
 
-def check_after_sync(store: Any, settings: Any, now: datetime, env: Mapping[str, str] | None = None,
-                     **client_options: Any) -> list[Incident]:
-    """`check_vendor_breakers` with the configured policy and actions (what `tokenpulse sync` and the
-    service's scheduled sync run once the vendors' usage is stored)."""
+def configured(store: Any, settings: Any, env: Mapping[str, str] | None = None, **client_options: Any
+               ) -> tuple[BreakerPolicy, BreakerActions]:
+    """The breaker policy and actions configured (the policy an admin saved in the dashboard winning)."""
     import os
 
     actions = BreakerActions.from_settings(settings.tables, os.environ if env is None else env, **client_options)
-    policy = vendor_breaker_policy(settings, store.org_settings())
+    return vendor_breaker_policy(settings, store.org_settings()), actions
+
+
+def check_after_sync(store: Any, settings: Any, now: datetime, env: Mapping[str, str] | None = None,
+                     **client_options: Any) -> list[Incident]:
+    """`check_vendor_breakers` with the configured policy and actions (what `tokenpulse sync` runs once the
+    vendors' usage is stored)."""
+    policy, actions = configured(store, settings, env, **client_options)
     return check_vendor_breakers(store, policy, actions, now)

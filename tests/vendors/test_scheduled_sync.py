@@ -56,3 +56,36 @@ def test_serve_syncs_the_configured_vendors_on_its_own(tmp_path: Path, cursor: F
     assert "vendor sync: cursor: 7 new" in log  # the six of Nov 1–3 and one of Nov 4
     assert CURSOR_KEY not in log
     assert ("POST", "/teams/filtered-usage-events") in {(m, p) for m, p, _, _ in cursor.requests}
+
+
+def test_a_scheduled_sync_trips_the_breaker_and_sets_the_cursor_limit(store, cursor: FakeCursor,
+                                                                     tmp_path: Path) -> None:
+    import asyncio
+    from decimal import Decimal
+
+    from tokenpulse.config import Settings
+    from tokenpulse.pricing import load_price_book
+    from tokenpulse.server.vendor_sync import ScheduledSync
+
+    tables = {"vendors": {"sync_first_days": 3, "cursor": {"base_url": cursor.url, "breaker_action": "spend_limit"}},
+              "gateway": {"breaker": {"floor_usd": "0.10"}}}
+    settings = Settings(home=tmp_path, db=str(tmp_path / "unused.duckdb"), tz="UTC", tables=tables)
+
+    async def read(call):  # the service's writer runs calls on the store's thread; here, the test's
+        return call(store)
+
+    cursor.limits["dev@company.com"] = Decimal(250)
+    sync = ScheduledSync(read, settings, load_price_book([]), clock=lambda: datetime(2026, 11, 1, 12, tzinfo=UTC),
+                         env={"CURSOR_ADMIN_KEY": CURSOR_KEY}, sleep=lambda s: None)
+    assert sync.enabled and sync.interval_s == 3600
+    [result] = asyncio.run(sync.run_once())
+    assert (result["vendor"], result["status"], result["events"]["new"]) == ("cursor", "synced", 6)
+    # Dev's $0.14 of Cursor today is above the $0.10 floor: tripped, and their Cursor limit set to $0.
+    [incident] = store.incidents()
+    assert (incident.person, incident.cause, incident.evidence["tools"]) == ("dev@company.com", "daily_spend",
+                                                                           ["cursor"])
+    assert incident.evidence["actions"][0]["previous_hard_limit_dollars"] == "250"
+    assert cursor.limits["dev@company.com"] == Decimal(0)
+    assert [a.action for a in store.audit_log()] == ["breaker_trip", "breaker_action"]
+    asyncio.run(sync.run_once())  # nothing new: no second trip
+    assert len(store.incidents()) == 1

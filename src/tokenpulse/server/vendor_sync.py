@@ -1,8 +1,8 @@
 """The service's scheduled vendor sync (`tokenpulse serve`): every `[vendors] sync_interval_minutes` (60 by
 default; 0 turns it off), each configured connector (`tokenpulse.sync`) is read from its vendor off the
 store's thread — an admin API can take seconds, and retries minutes — and stored through the writer; then
-the circuit breaker of the tools outside the gateway is checked on what arrived
-(`breaker_actions.check_after_sync`). A vendor that cannot be read is logged and retried at the next run;
+the circuit breaker of the tools outside the gateway is checked on what arrived (`breaker_actions`: the
+decision and the records on the store's thread, the vendor actions off it). A vendor that cannot be read is logged and retried at the next run;
 the others still sync. `[vendors] sync_first_days` (30) is how far back a connector's first sync reads.
 """
 
@@ -60,7 +60,7 @@ class ScheduledSync:
         return self.interval_s > 0 and bool(self.configured())
 
     async def run_once(self) -> list[dict[str, Any]]:
-        from ..breaker_actions import check_after_sync
+        from ..breaker_actions import act, configured, plan_trips, record_trips
         from ..sources.vendors.client import VendorError
         from ..sync import fetch_batch, plan_sync, save_batch
 
@@ -83,8 +83,15 @@ class ScheduledSync:
                      len(report.unmapped))
             results.append({"status": "synced", **report.to_json()})
         if any(r["status"] == "synced" for r in results):
-            trips = await self.read(lambda store: check_after_sync(store, self.settings, now, self.env,
-                                                                   **self.client_options))
+            # The breaker of the tools outside the gateway, on what just arrived; Cursor is called off the
+            # store's thread, between deciding (store) and recording (store).
+            def plan(store: Any) -> list[Any]:
+                policy, actions = configured(store, self.settings, self.env, **self.client_options)
+                return plan_trips(store, policy, actions, now)
+
+            pending = await self.read(plan)
+            await loop.run_in_executor(None, act, pending)
+            trips = await self.read(lambda store: record_trips(store, pending, now))
             for trip in trips:
                 log.warning("breaker tripped on vendor data: %s (%s)", trip.person, ", ".join(trip.evidence.get(
                     "tools", [])))
