@@ -584,6 +584,38 @@ def restore_after_reenable(store: Any, actions: BreakerActions, person: str, inc
     return audit_restores(store, person, undo_vendor_actions(actions, todo, by, now), by, now)
 
 
+async def reenable_vendor_incidents(read: Callable[..., Any], actions: BreakerActions | None, person: str,
+                                    open_before: Sequence[Incident], by: str, reason: str, now: datetime
+                                    ) -> list[dict[str, Any]]:
+    """After a re-enable (the dashboard's, or the gateway's `POST /tokenpulse/v1/reenable`): close the
+    person's vendor-API incidents still open (the gateway's enforcer closes only its own), then undo what the
+    trips this re-enable closed did (Cursor: the previous spend limit back), the vendor calls off the store's
+    thread. `read` runs a call on the store's thread; `open_before` are the person's open incidents before
+    the re-enable. Returns the restore records (audited)."""
+    import asyncio
+
+    wanted = {i.id for i in open_before}
+    vendor_open = [i for i in open_before if i.evidence.get("source") == "vendor_api"]
+
+    def close_vendor(store: Any) -> list[Incident]:
+        for _ in open_before:
+            still = {i.id for i in store.incidents(person=person, open_only=True)}
+            left = [i for i in vendor_open if i.id in still]
+            if not left:
+                break
+            store.close_incident(person, left[0].day, by, reason, now)
+        after = [i for day in sorted({i.day for i in open_before}) for i in store.incidents(person=person, day=day)]
+        return [i for i in after if i.id in wanted and i.reenabled_at is not None]
+
+    closed = await read(close_vendor)
+    if actions is None or not closed:
+        return []
+    undone = await asyncio.to_thread(undo_vendor_actions, actions, closed, by, now, reason)
+    if not undone:
+        return []
+    return await read(lambda store: audit_restores(store, person, undone, by, now))
+
+
 # --- after a sync ------------------------------------------------------------------------------------------
 
 

@@ -61,11 +61,6 @@ def usage(person: str, tool: str, at: datetime, micros: int, n: int = 0, *, sour
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def client(cursor: FakeCursor, sleeps: list[float]):
     return cursor_client(CURSOR_KEY, cursor.url, sleep=sleeps.append)
 
@@ -462,3 +457,52 @@ def test_the_dashboard_keeps_the_actions(tmp_path: Path) -> None:
     actions = BreakerActions()
     assert Dashboard(read, settings, tz="UTC", breaker_actions=actions).breaker_actions is actions
     assert asyncio.iscoroutinefunction(web_actions.reenable)
+
+
+def test_tokenpulse_reenable_through_the_gateway_restores_a_vendor_trip(cursor: FakeCursor, client,
+                                                                         tmp_path: Path) -> None:
+    """`tokenpulse reenable` goes to the gateway's admin API: a trip on vendor data is not in the gateway's
+    counters, yet re-enabling it there closes the incident and puts the Cursor limit back."""
+    from http_helpers import call
+    from service_process import ServiceProcess
+    from tokenpulse.keys import hash_secret, new_key
+    from tokenpulse.store import open_store
+    from tokenpulse.sync import sync_vendor
+
+    location = str(tmp_path / "gw" / "tokenpulse.duckdb")
+    store = open_store(location)
+    try:
+        set_spend_limit(client, "dev@company.com", 250)
+        sync_vendor(store, "cursor", client, now=NOW)
+        [incident] = check_vendor_breakers(store, POLICY, cursor_actions(cursor, []), NOW)
+        secret, key = new_key("gateway", now=NOW, person="dev@company.com")
+        store.add_key(key, hash_secret(secret))
+    finally:
+        store.close()
+    assert cursor.limits["dev@company.com"] == 0
+    home = tmp_path / "gw-home"
+    home.mkdir()
+    (home / "tokenpulse.toml").write_text(f'[vendors.cursor]\nbase_url = "{cursor.url}"\n'
+                                          f'breaker_action = "spend_limit"\nadmin_key = "{CURSOR_KEY}"\n')
+    gateway = ServiceProcess(["tokenpulse", "--db", location, "gateway", "--port", "0", "--anthropic-upstream",
+                              "http://127.0.0.1:9", "--openai-upstream", "http://127.0.0.1:9"],
+                             env={"TOKENPULSE_HOME": str(home), "TOKENPULSE_TZ": "UTC"}).start()
+    try:
+        status, _, body = call("POST", gateway.url + "/tokenpulse/v1/reenable",
+                               json.dumps({"reason": "an intended batch job"}).encode(),
+                               {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+    finally:
+        gateway.stop()
+    answer = json.loads(body)
+    assert status == 200, answer
+    assert answer["reenabled"] is True and answer["days"] == [TODAY]
+    assert [a["action"] for a in answer["vendor_actions"]] == ["cursor_spend_limit_restore"]
+    assert cursor.limits["dev@company.com"] == 250
+    assert CURSOR_KEY not in "".join(gateway.log)
+    store = open_store(location)
+    try:
+        [closed] = store.incidents(person="dev@company.com")
+        assert closed.id == incident.id and closed.reenable_reason == "an intended batch job"
+        assert [a.action for a in store.audit_log()][-2:] == ["reenable", "breaker_action_restore"]
+    finally:
+        store.close()

@@ -80,8 +80,14 @@ def reenable(reason: str, url: str | None, key: str | None, json_: bool) -> None
     if json_:
         print_json(result)
         return
-    console().print(f"Re-enabled. Today's breaker threshold is now ${result['threshold_usd']}; "
-                    f"{result.get('manager') or 'your manager'} has been told.")
+    if "threshold_usd" in result:
+        console().print(f"Re-enabled. Today's breaker threshold is now ${result['threshold_usd']}; "
+                        f"{result.get('manager') or 'your manager'} has been told.")
+    else:  # tripped on what a vendor reported (Cursor, Copilot), not in the gateway
+        console().print(f"Re-enabled ({', '.join(result.get('days', []))}).")
+    for action in result.get("vendor_actions", []):
+        console().print(f"  {action.get('action')}: {'done' if action.get('ok') else 'failed'}"
+                        + (f" ({action['error']})" if action.get("error") else ""))
 
 
 @click.command("override")

@@ -20,6 +20,7 @@ from aiohttp import web
 from ..errors import DECODE_ERRORS, RequestError, TokenpulseError, json_problem
 from ..keys import ApiKey, bearer_token
 from ..server.http import json_response
+from ..store.governance import AuditEntry
 
 if TYPE_CHECKING:
     from .service import Gateway
@@ -93,10 +94,26 @@ async def _reenable(request: web.Request) -> web.Response:
     body = await _body(request)
     gateway = _gateway(request)
     person = _person(key, body)
+    by, reason, read = key.person or key.id, _reason(body), gateway.enforcer.read_store
+    open_before = await read(lambda store: store.incidents(person=person, open_only=True)) if read else []
+    vendor_trips = [i for i in open_before if i.evidence.get("source") == "vendor_api"]
     try:
-        result = await gateway.enforcer.reenable(person, by=key.person or key.id, reason=_reason(body))
+        result = await gateway.enforcer.reenable(person, by=by, reason=reason)
     except TokenpulseError as exc:
-        raise RequestError(str(exc), 409) from None
+        if not vendor_trips:
+            raise RequestError(str(exc), 409) from None
+        # Tripped on vendor data only (Cursor, Copilot: `tokenpulse.breaker_actions`), not in these counters.
+        result = {"person": person, "reenabled": True, "days": sorted({i.day for i in vendor_trips})}
+        now = gateway.enforcer.clock()
+        await read(lambda store: store.audit(AuditEntry(now, by, "reenable", person, {
+            "reason": reason, "days": result["days"], "source": "vendor_api"})))
+    if read is not None and vendor_trips:
+        from ..breaker_actions import reenable_vendor_incidents
+
+        restored = await reenable_vendor_incidents(read, gateway.breaker_actions, person, open_before, by, reason,
+                                                   gateway.enforcer.clock())
+        if restored:
+            result = {**result, "vendor_actions": restored}
     return json_response(result)
 
 

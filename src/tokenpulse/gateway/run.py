@@ -4,8 +4,10 @@ store writer, webhooks; then serving it."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
+from ..breaker_actions import BreakerActions
 from ..config import Settings
 from ..counters import Counters, MemoryCounters
 from ..pricing import PriceBook
@@ -46,6 +48,7 @@ def build(app_settings: Settings, settings: GatewaySettings, book: PriceBook, wr
     enforcer.notify = webhooks.notify
     enforcer.manager_of = gateway.manager_of
     gateway.on_stop.append(webhooks.close)
+    gateway.breaker_actions = BreakerActions.from_settings(app_settings.tables, os.environ)
     return gateway
 
 

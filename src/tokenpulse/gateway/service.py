@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -60,6 +61,8 @@ class Gateway:
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     owns_writer: bool = True
     """False when mounted in `serve`, whose writer (and store) it shares."""
+    breaker_actions: Any = None
+    """What a re-enable undoes of a breaker trip on vendor data (`tokenpulse.breaker_actions`), if configured."""
     _people: dict[str, Person] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -197,6 +197,8 @@ async def reenable(request: web.Request) -> web.StreamResponse:
     Either path (the live enforcer, or closing the incidents the record shows open) also closes the person's
     open vendor-API incidents (`tokenpulse.breaker_actions`) and, when breaker actions are configured, undoes
     what their trips did (Cursor: the previous spend limit back) for the incidents this call closed."""
+    from ..breaker_actions import reenable_vendor_incidents
+
     dash = dashboard_of(request)
     view = await view_of(request, dash)
     body = await _body(request)
@@ -221,42 +223,12 @@ async def reenable(request: web.Request) -> web.StreamResponse:
                                                                                  reason, now))
         await dash.audit(view.viewer.actor, "reenable", person, {"reason": reason, "days": [i.day for i in open_]})
         result = {"person": person, "reenabled": True, "days": [i.day for i in open_]}
-    restored = await _restore_vendor_actions(dash, person, open_before, view.viewer.actor, reason)
+    restored = await reenable_vendor_incidents(dash.read, dash.breaker_actions, person, open_before,
+                                               view.viewer.actor, reason, dash.clock())
+    dash.changed()
     if restored:
         result = {**result, "vendor_actions": restored}
     return _done(request, result, _local(_text(body, "back") or "/incidents"))
-
-
-async def _restore_vendor_actions(dash: Dashboard, person: str, open_before: list[Any], by: str, reason: str
-                                  ) -> list[dict[str, Any]]:
-    """Close the vendor incidents still open after a re-enable (the enforcer closes only its own), then undo
-    the actions of those this re-enable closed: the vendor calls run off the store's thread."""
-    import asyncio
-
-    from ..breaker_actions import audit_restores, undo_vendor_actions
-
-    now = dash.clock()
-    wanted = {i.id for i in open_before}
-    vendor_open = [i for i in open_before if i.evidence.get("source") == "vendor_api"]
-
-    def close_vendor(store: Any) -> list[Any]:
-        for _ in open_before:
-            still = {i.id for i in store.incidents(person=person, open_only=True)}
-            left = [i for i in vendor_open if i.id in still]
-            if not left:
-                break
-            store.close_incident(person, left[0].day, by, reason, now)
-        after = [i for day in sorted({i.day for i in open_before}) for i in store.incidents(person=person, day=day)]
-        return [i for i in after if i.id in wanted and i.reenabled_at is not None]
-
-    closed = await dash.read(close_vendor)
-    dash.changed()
-    if dash.breaker_actions is None or not closed:
-        return []
-    undone = await asyncio.to_thread(undo_vendor_actions, dash.breaker_actions, closed, by, now, reason)
-    if not undone:
-        return []
-    return await dash.read(lambda store: audit_restores(store, person, undone, by, now))
 
 
 async def update_policy(request: web.Request) -> web.StreamResponse:
