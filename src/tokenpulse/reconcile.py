@@ -104,7 +104,8 @@ class Reconciliation:
     """The last UTC day included."""
     only: str
     cells: list[Cell]
-    """The cells listed (`only`: every cell, those with more than one side, or those whose sides differ)."""
+    """The cells listed (`only`: every cell, those with more than one side, or those whose sides differ), or
+    the page of them asked for."""
     totals: dict[str, Side]
     """Every cell's sides summed, listed or not."""
     counted_micros: int
@@ -112,6 +113,8 @@ class Reconciliation:
     by_tool: dict[str, dict[str, Side]]
     counted_by_tool: dict[str, int]
     cell_count: int
+    listed_count: int
+    """How many cells `only` lists (the page is some of them)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,32 +124,39 @@ class Reconciliation:
             "tools": [{"tool": tool, **{s: sides[s].to_json() if s in sides else None for s in SIDES},
                        "counted_usd": micros_to_decimal_usd(self.counted_by_tool[tool])}
                       for tool, sides in sorted(self.by_tool.items())],
-            "cells_total": self.cell_count, "cells": [c.to_json() for c in self.cells],
+            "cells_total": self.cell_count, "cells_listed": self.listed_count,
+            "cells": [c.to_json() for c in self.cells],
         }
 
 
 def reconcile(store: Any, since: date, until: date, *, scope: Any = None, tools: tuple[str, ...] = (),
-              only: Only = "multiple") -> Reconciliation:
-    """The reconciliation of the UTC days [since, until] (both included), within a viewer's `scope`."""
+              only: Only = "multiple", limit: int | None = None, offset: int = 0) -> Reconciliation:
+    """The reconciliation of the UTC days [since, until] (both included), within a viewer's `scope`; the cells
+    listed from the `offset`-th, at most `limit` of them (None: all). Summed in SQL (`store.reconciliation`)."""
     from datetime import timedelta
 
     if only not in ("all", "multiple", "differing"):
         raise ValueError(f"only must be all, multiple or differing, got {only!r}")
-    cells: dict[tuple[Any, str, date], Cell] = {}
-    for person, tool, day, side, *figures in store.reconciliation_cells(since, until + timedelta(days=1),
-                                                                        scope=scope, tools=tools):
-        cell = cells.setdefault((person, tool, day), Cell(person, tool, day))
-        cell.sides[side] = Side(side, *(int(f) for f in figures))
+    totals_rows, page_rows = store.reconciliation(since, until + timedelta(days=1), scope=scope, tools=tools,
+                                                  only=only, limit=limit, offset=offset)
     totals = {s: Side(s) for s in SIDES}
     by_tool: dict[str, dict[str, Side]] = {}
     counted_by_tool: dict[str, int] = {}
-    for cell in cells.values():
-        tool_sides = by_tool.setdefault(cell.tool, {})
-        for name, side in cell.sides.items():
-            totals[name].add(side)
-            tool_sides.setdefault(name, Side(name)).add(side)
-        counted_by_tool[cell.tool] = counted_by_tool.get(cell.tool, 0) + cell.counted_micros
-    listed = [c for c in cells.values()
-              if only == "all" or (len(c.sides) > 1 and (only == "multiple" or c.differs))]
-    return Reconciliation(since, until, only, listed, totals, sum(counted_by_tool.values()), by_tool,
-                          counted_by_tool, len(cells))
+    cell_count = listed_count = 0
+    for tool, name, *figures, counted, cells, listed in totals_rows:
+        side = _side(name, figures)
+        totals[name].add(side)
+        by_tool.setdefault(tool, {})[name] = side
+        counted_by_tool[tool] = counted_by_tool.get(tool, 0) + int(counted)
+        cell_count += int(cells)
+        listed_count += int(listed)
+    cells: dict[tuple[Any, str, date], Cell] = {}
+    for person, tool, day, name, *figures in page_rows:
+        cells.setdefault((person, tool, day), Cell(person, tool, day)).sides[name] = _side(name, figures)
+    return Reconciliation(since, until, only, list(cells.values()), totals, sum(counted_by_tool.values()), by_tool,
+                          counted_by_tool, cell_count, listed_count)
+
+
+def _side(name: str, figures: list[Any]) -> Side:
+    requests, tokens, cost, unpriced, billed, duplicates, duplicate_cost = (int(f) for f in figures)
+    return Side(name, requests, tokens, cost, unpriced, billed, duplicates, duplicate_cost)

@@ -205,3 +205,12 @@ def test_a_local_copy_of_a_gateway_request_counts_once_whichever_arrives_first(s
     kolkata = UsageQuery(group="person", tz="Asia/Kolkata", since=at(D1, 0), until=at(D2, 0))
     assert [r.cost_micros for r in store.usage_rows(kolkata)] == [2_300_000]
     assert len(list(store.iter_usage())) == 3  # all kept
+
+
+def test_cells_come_a_page_at_a_time_with_the_totals_of_all(case) -> None:
+    whole = reconcile(case, D1, D2, only="all").to_json()
+    page = reconcile(case, D1, D2, only="all", limit=2, offset=1).to_json()
+    assert page["cells"] == whole["cells"][1:3]
+    assert (page["cells_total"], page["cells_listed"]) == (4, 4)
+    assert page["totals"] == whole["totals"] and page["counted_usd"] == whole["counted_usd"]
+    assert reconcile(case, D1, D2, only="differing", limit=10, offset=10).to_json()["cells"] == []

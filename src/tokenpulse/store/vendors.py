@@ -109,13 +109,19 @@ class VendorTables:
         return [(p, t, d) for p, t, d in self._rows(f"SELECT person, tool, day FROM vendor_days {where} "
                                                     "ORDER BY day, person, tool", params)]
 
-    def reconciliation_cells(self, since: date, until: date, *, scope: Any = None, tools: Sequence[str] = ()
-                             ) -> list[tuple[Any, ...]]:
-        """Usage per (person, tool, UTC day, side) over the UTC days [since, until): side `vendor` (a vendor's
-        admin API), `gateway`, or `local` (local logs, OpenTelemetry, imports). Columns: person, tool, day,
-        side, requests, tokens, cost (micro-USD; a billed event's bill), unpriced requests, billed requests, and
-        the requests (and their cost) whose request id the gateway also recorded (local side: the same request
-        seen twice, which totals count once, as the gateway metered it)."""
+    def reconciliation(self, since: date, until: date, *, scope: Any = None, tools: Sequence[str] = (),
+                       only: str = "multiple", limit: int | None = None, offset: int = 0
+                       ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Usage per (person, tool, UTC day) cell and side over the UTC days [since, until), summed and paged
+        in SQL. A side is `vendor` (a vendor's admin API), `gateway`, or `local` (local logs, OpenTelemetry,
+        imports). `only` picks the cells listed: `all`, `multiple` (more than one side), `differing` (sides
+        whose costs differ).
+
+        Returns (totals, page). Totals: one row per tool and side — requests, tokens, cost (micro-USD; a
+        billed event's bill), unpriced requests, billed requests, local copies of gateway requests and their
+        cost, the cost totals count (`counted`), the cells and the cells listed (each counted on one of its
+        rows). Page: the listed cells' rows, ordered by day, person and tool, `offset` cells skipped and at
+        most `limit` cells (None: all) — person, tool, day, side, then the measures as in totals."""
         from .web import narrow
 
         clauses = ["ts >= ?", "ts < ?"]
@@ -124,21 +130,23 @@ class VendorTables:
         if tools:
             clauses.append(f"tool IN ({', '.join('?' for _ in tools)})")
             params.extend(tools)
-        where = " AND ".join(clauses)
-        return self._rows(f"""
-            WITH base AS (SELECT * FROM events WHERE {where}),
-                 gateway_ids AS (SELECT DISTINCT request_id FROM base
-                                 WHERE source = 'gateway' AND request_id IS NOT NULL),
-                 e AS (SELECT *, (source <> 'gateway' AND source <> 'vendor_api' AND request_id IS NOT NULL
-                                  AND request_id IN (SELECT request_id FROM gateway_ids)) AS dup FROM base)
-            SELECT person, tool, CAST(ts AS DATE) AS day,
-                   CASE WHEN source = 'vendor_api' THEN 'vendor' WHEN source = 'gateway' THEN 'gateway'
-                        ELSE 'local' END AS side,
-                   count(*), coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),
-                   coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL),
-                   count(*) FILTER (WHERE confidence = 'billed'), count(*) FILTER (WHERE dup),
-                   coalesce(sum(cost_micros) FILTER (WHERE dup), 0)
-            FROM e GROUP BY 1, 2, 3, 4 ORDER BY 3, 1 NULLS FIRST, 2, 4""", params)
+        listed = {"all": "TRUE", "multiple": "sides > 1", "differing": "sides > 1 AND spread > 0"}[only]
+        cells = _RECONCILIATION_CELLS.format(where=" AND ".join(clauses))
+        totals = self._rows(f"""{cells}
+            SELECT tool, side, sum(requests), sum(tokens), sum(cost), sum(unpriced), sum(billed), sum(dups),
+                   sum(dup_cost),
+                   sum(CASE WHEN side = 'vendor' THEN cost WHEN has_vendor = 1 THEN 0
+                            WHEN side = 'local' THEN cost - dup_cost ELSE cost END),
+                   sum(CASE WHEN first = 1 THEN 1 ELSE 0 END),
+                   sum(CASE WHEN first = 1 AND {listed} THEN 1 ELSE 0 END)
+            FROM marked GROUP BY 1, 2 ORDER BY 1, 2""", params)
+        window = "" if limit is None else f"WHERE n > {int(offset)} AND n <= {int(offset) + int(limit)}"
+        page = self._rows(f"""{cells},
+            ranked AS (SELECT *, dense_rank() OVER (ORDER BY day, person NULLS FIRST, tool) AS n
+                       FROM marked WHERE {listed})
+            SELECT person, tool, day, side, requests, tokens, cost, unpriced, billed, dups, dup_cost
+            FROM ranked {window} ORDER BY n, side""", params)
+        return totals, page
 
     def vendor_aliases(self, prefix: str) -> list[str]:
         """The vendor ids the directory knows with this alias prefix (`github-login` → the logins), sorted."""
@@ -157,3 +165,30 @@ class VendorTables:
                           [(name, naive_utc(last_start), naive_utc(now))],
                           "ON CONFLICT (name) DO UPDATE SET last_start = excluded.last_start, "
                           "updated_at = excluded.updated_at")
+
+
+# The cells of a reconciliation: events of the period (`where`) summed per person, tool, UTC day and side,
+# each row marked with what its cell holds (a vendor side, how many sides, the spread of their costs) and
+# whether it is its cell's first row. Local copies of gateway requests (same request id) are `dups`.
+_RECONCILIATION_CELLS = """
+    WITH base AS (SELECT * FROM events WHERE {where}),
+    gateway_ids AS (SELECT DISTINCT request_id FROM base WHERE source = 'gateway' AND request_id IS NOT NULL),
+    e AS (SELECT person, tool, ts, source, confidence, cost_micros,
+                 input_tokens + output_tokens + cache_read_tokens + cache_write_tokens AS tokens,
+                 (source <> 'gateway' AND source <> 'vendor_api' AND request_id IS NOT NULL
+                  AND request_id IN (SELECT request_id FROM gateway_ids)) AS dup
+          FROM base),
+    cells AS (
+        SELECT person, tool, CAST(ts AS DATE) AS day,
+               CASE WHEN source = 'vendor_api' THEN 'vendor' WHEN source = 'gateway' THEN 'gateway'
+                    ELSE 'local' END AS side,
+               count(*) AS requests, coalesce(sum(tokens), 0) AS tokens, coalesce(sum(cost_micros), 0) AS cost,
+               count(*) FILTER (WHERE cost_micros IS NULL) AS unpriced,
+               count(*) FILTER (WHERE confidence = 'billed') AS billed, count(*) FILTER (WHERE dup) AS dups,
+               coalesce(sum(cost_micros) FILTER (WHERE dup), 0) AS dup_cost
+        FROM e GROUP BY 1, 2, 3, 4),
+    marked AS (
+        SELECT *, max(CASE WHEN side = 'vendor' THEN 1 ELSE 0 END) OVER w AS has_vendor, count(*) OVER w AS sides,
+               max(cost) OVER w - min(cost) OVER w AS spread, row_number() OVER (PARTITION BY person, tool, day
+                                                                               ORDER BY side) AS first
+        FROM cells WINDOW w AS (PARTITION BY person, tool, day))"""

@@ -528,12 +528,13 @@ def reconciliation(store: Any, view: View, *, only: str = "multiple", tool: str 
 
     if only not in ("all", "multiple", "differing"):
         raise RequestError("`only` must be one of all, multiple, differing")
+    if page < 1:
+        raise RequestError("`page` starts at 1")
     result = reconcile(store, view.first, view.last, scope=private_scope(view), tools=(tool,) if tool else (),
-                       only=only).to_json()  # type: ignore[arg-type]
-    cells = result.pop("cells")
-    paging = _page(page, len(cells), RECONCILIATION_PAGE)
-    start = (page - 1) * RECONCILIATION_PAGE
-    return {**result, "timezone": "UTC days", "tool": tool, **paging, "cells": cells[start:start + RECONCILIATION_PAGE]}
+                       only=only, limit=RECONCILIATION_PAGE,  # type: ignore[arg-type]
+                       offset=(page - 1) * RECONCILIATION_PAGE).to_json()
+    paging = _page(page, result["cells_listed"], RECONCILIATION_PAGE)
+    return {**result, "timezone": "UTC days", "tool": tool, **paging}
 
 
 def incidents(store: Any, view: View) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from . import policy as policies
 from .auth import CACHE_SECONDS, Directory, Sessions
 
 CACHE_SECONDS_FIGURES = 30.0
-CACHED_QUERIES = frozenset({"usage_grouped", "outcome_totals", "reconciliation_cells"})
+CACHED_QUERIES = frozenset({"usage_grouped", "outcome_totals", "reconciliation"})
 
 
 class QueryCache:
