@@ -1,5 +1,6 @@
 """An aiohttp application served on a free port of 127.0.0.1 from a background thread (for the fakes of
-the vendors' admin APIs, which the synchronous client under test talks to)."""
+the vendors' admin APIs, which the synchronous client under test talks to), and `fake_api`, which serves
+a fake's `handle` for every path and tells it its URL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -34,3 +36,13 @@ def serving(app: web.Application, name: str) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()
+
+
+@contextmanager
+def fake_api(state: Any, name: str) -> Iterator[Any]:
+    """`with fake_api(FakeX(), "fake-x") as fake: ...fake.url...`: `state.handle` answers every method and path."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", state.handle)
+    with serving(app, name) as url:
+        state.url = url
+        yield state

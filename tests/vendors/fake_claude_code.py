@@ -17,15 +17,14 @@ Every request is recorded in `fake.requests` as (query pairs, headers with lower
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import serving
+from app_thread import fake_api
 
 CLAUDE_CODE_KEY = "sk-ant-admin01-fake-claude-code-key-0123456789"
 PATH = "/v1/organizations/usage_report/claude_code"
@@ -120,6 +119,8 @@ class FakeClaudeCode:
     async def handle(self, request: web.Request) -> web.Response:
         query = list(request.query.items())
         self.requests.append((query, {k.lower(): v for k, v in request.headers.items()}))
+        if request.method != "GET" or request.path != PATH:
+            return _error(404, "not_found_error", f"no route {request.method} {request.path}")
         if request.headers.get("x-api-key") != CLAUDE_CODE_KEY or not request.headers.get("anthropic-version"):
             return _error(401, "authentication_error", "invalid x-api-key")
         day = request.query.get("starting_at", "")
@@ -161,12 +162,6 @@ def _failure(kind: str) -> web.Response:
     return web.Response(status=200, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
 
 
-@contextmanager
-def running() -> Iterator[FakeClaudeCode]:
+def running() -> AbstractContextManager[FakeClaudeCode]:
     """`with running() as fake: ...fake.url...` — the fake on a free port of 127.0.0.1."""
-    state = FakeClaudeCode()
-    app = web.Application()
-    app.router.add_get(PATH, state.handle)
-    with serving(app, "fake-claude-code") as url:
-        state.url = url
-        yield state
+    return fake_api(FakeClaudeCode(), "fake-claude-code")

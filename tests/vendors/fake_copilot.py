@@ -17,14 +17,13 @@ list), `"bad_line"` (a report file whose 2nd line is not JSON). Every request is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import serving
+from app_thread import fake_api
 
 GITHUB_TOKEN = "ghp_fakeToken0123456789abcdefABCDEF0123"
 ORG = "acme-corp"
@@ -191,12 +190,6 @@ def _failure(kind: str) -> web.Response:
     return web.Response(status=200, text="<html><body>unicorn</body></html>", content_type="text/html")
 
 
-@contextmanager
-def running() -> Iterator[FakeGitHub]:
+def running() -> AbstractContextManager[FakeGitHub]:
     """`with running() as github: ...github.url...` — the fake on a free port of 127.0.0.1."""
-    state = FakeGitHub()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    with serving(app, "fake-github") as url:
-        state.url = url
-        yield state
+    return fake_api(FakeGitHub(), "fake-github")

@@ -12,15 +12,14 @@ another key gets a 401. `cursor.fail(path, page, kind)` scripts failures as `Fak
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import serving
+from app_thread import fake_api
 
 CURSOR_KEY = "key_fake0123456789abcdef0123456789abcdef"
 
@@ -198,12 +197,6 @@ def _failure(kind: str) -> web.Response:
     return _json(200, {"pagination": {"hasNextPage": False}})  # no_items
 
 
-@contextmanager
-def running() -> Iterator[FakeCursor]:
+def running() -> AbstractContextManager[FakeCursor]:
     """`with running() as cursor: ...cursor.url...` — the fake on a free port of 127.0.0.1."""
-    state = FakeCursor()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    with serving(app, "fake-cursor") as url:
-        state.url = url
-        yield state
+    return fake_api(FakeCursor(), "fake-cursor")

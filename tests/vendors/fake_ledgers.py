@@ -16,14 +16,13 @@ recorded in `ledgers.requests` as (path, query pairs, headers with lower-case na
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import serving
+from app_thread import fake_api
 
 ANTHROPIC_KEY = "sk-ant-admin01-fake-valid-key-0123456789"
 OPENAI_KEY = "sk-admin-fake-valid-key-0123456789"
@@ -173,6 +172,8 @@ class FakeLedgers:
         path = request.path
         self.requests.append((path, list(request.query.items()),
                               {k.lower(): v for k, v in request.headers.items()}))
+        if request.method != "GET":
+            return _json(405, {"error": {"message": f"{request.method} is not allowed"}})
         anthropic = path.startswith("/v1/organizations/")
         if anthropic:
             if request.headers.get("x-api-key") != ANTHROPIC_KEY or not request.headers.get("anthropic-version"):
@@ -227,12 +228,6 @@ def _failure(kind: str, anthropic: bool) -> web.Response:
 # --- running it in a background thread ---------------------------------------------------------------
 
 
-@contextmanager
-def running() -> Iterator[FakeLedgers]:
+def running() -> AbstractContextManager[FakeLedgers]:
     """`with running() as ledgers: ...ledgers.url...` — the fake on a free port of 127.0.0.1."""
-    state = FakeLedgers()
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", state.handle)
-    with serving(app, "fake-ledgers") as url:
-        state.url = url
-        yield state
+    return fake_api(FakeLedgers(), "fake-ledgers")
