@@ -343,9 +343,10 @@ def _map_people(store: Any, spec: Connector, items: list[Identified], report: Sy
 
 def run_sync(store: Any, tables: Mapping[str, Any], names: list[str], *, now: datetime, lookback_days: int = 3,
              first_days: int = 30, book: Any = None, env: Mapping[str, str] | None = None,
-             **client_options: Any) -> list[dict[str, Any]]:
+             on_vendor: Callable[[str], None] = lambda name: None, **client_options: Any) -> list[dict[str, Any]]:
     """Sync each named connector that is configured; one JSON-able result each (`status` synced, skipped or
-    failed, with its note or error). A vendor that cannot be read fails alone: the others still sync."""
+    failed, with its note or error). A vendor that cannot be read fails alone: the others still sync.
+    `on_vendor(name)` is called as each configured connector starts (for a progress display)."""
     from .sources.vendors.client import VendorError
 
     results: list[dict[str, Any]] = []
@@ -354,6 +355,7 @@ def run_sync(store: Any, tables: Mapping[str, Any], names: list[str], *, now: da
         if setup.skipped:
             results.append({"vendor": name, "status": "skipped", "note": setup.skipped})
             continue
+        on_vendor(name)
         try:
             report = sync_vendor(store, name, setup.client, now=now, lookback_days=lookback_days,
                                  first_days=first_days, options=setup.options, book=book)

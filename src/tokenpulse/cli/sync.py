@@ -10,6 +10,8 @@ sync, the circuit breaker is checked for the tools outside the gateway (`tokenpu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,8 +44,10 @@ def sync_cmd(app: App, vendors: tuple[str, ...], lookback_days: int, first_days:
     from ..sync import run_sync
 
     now = datetime.now(UTC)
-    results = run_sync(app.store, app.settings.tables, [v for v in VENDOR_NAMES if not vendors or v in vendors],
-                       now=now, lookback_days=lookback_days, first_days=first_days, book=app.book)
+    with _status() as status:
+        results = run_sync(app.store, app.settings.tables, [v for v in VENDOR_NAMES if not vendors or v in vendors],
+                           now=now, lookback_days=lookback_days, first_days=first_days, book=app.book,
+                           on_vendor=lambda name: status(f"Syncing {name} …"))
     # The breaker of the tools outside the gateway trips on what the vendors just reported.
     trips = check_after_sync(app.store, app.settings, now) if any(r["status"] == "synced" for r in results) else []
     if as_json:
@@ -57,6 +61,18 @@ def sync_cmd(app: App, vendors: tuple[str, ...], lookback_days: int, first_days:
                             + (f": {actions}" if actions else "") + (" [shadow]" if trip.shadow else ""))
     if any(r["status"] == "failed" for r in results):
         raise SystemExit(1)
+
+
+@contextmanager
+def _status() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the vendor being read, on a terminal only (an admin API can take a while)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield lambda text: None
+        return
+    with console(stderr=True).status("Syncing …") as spinner:
+        yield spinner.update
 
 
 def _print(results: list[dict[str, Any]]) -> None:
