@@ -120,7 +120,10 @@ def _pair(module: str, function: str) -> Fetch:
 
 
 def _cursor_fetch(client: Any, since: datetime, until: datetime) -> VendorBatch:
-    return VendorBatch(events=_module("cursor").sync_cursor(client, since, until).events)
+    """Per-request events (billed), and each member's spend this cycle as cost lines."""
+    cursor = _module("cursor")
+    read = cursor.sync_cursor(client, since, until)
+    return VendorBatch(events=read.events, costs=cursor.spend_costs(read.spend, until))
 
 
 def _connectors() -> dict[str, Connector]:

@@ -93,6 +93,19 @@ def test_cursor_usage_events(any_store, cursor: FakeCursor) -> None:
     assert {e.cost_micros for e in usage(any_store)} == {e.reported_cost_micros for e in CURSOR_EVENTS}
     assert report.unmapped == {"bo@company.com": 2}
     assert report.mapped == 4
+    # Each member's spend this cycle (so far), split into what the plan includes and the on-demand part.
+    nov1 = datetime(2026, 11, 1, tzinfo=UTC)
+    assert [(c.id, c.scope, c.item, c.amount_micros, c.day, c.ending_at) for c in any_store.vendor_costs()] == [
+        ("cursor-spend:2026-11-01:ana@company.com:included", "ana@company.com", "included", 20_000_000, nov1.date(),
+         NOW),
+        ("cursor-spend:2026-11-01:ana@company.com:on-demand", "ana@company.com", "on-demand", 5_000_000,
+         nov1.date(), NOW),
+        ("cursor-spend:2026-11-01:bo@company.com:cycle", "bo@company.com", "cycle", 1_000_000, nov1.date(), NOW),
+        ("cursor-spend:2026-11-01:dev@company.com:included", "dev@company.com", "included", 16_502_500,
+         nov1.date(), NOW),
+        ("cursor-spend:2026-11-01:dev@company.com:on-demand", "dev@company.com", "on-demand", 3_502_500,
+         nov1.date(), NOW)]
+    assert (report.costs, report.costs_new) == (5, 5)
     check_idempotent(any_store, "cursor", client, first_days=3, lookback_days=0)
 
 

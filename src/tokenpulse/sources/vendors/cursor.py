@@ -58,7 +58,7 @@ from .client import (
     _decode_json,
     parse_page,
 )
-from .records import cents_to_micros, id_part
+from .records import VendorCost, cents_to_micros, id_part
 
 CURSOR_BASE_URL = "https://api.cursor.com"
 MEMBERS_PATH = "/teams/members"
@@ -415,6 +415,28 @@ def member_spend(page: dict[str, Any]) -> list[MemberSpend]:
             effective_limit_dollars=s.effectivePerUserLimitDollars,
         ))
     return out
+
+
+def spend_costs(spend: list[MemberSpend], now: datetime) -> list[VendorCost]:
+    """Each member's spend this billing cycle as cost lines (pure): `included` (within the plan) and
+    `on-demand` (beyond it) when Cursor says how it splits, else one `cycle` line; `scope` is the member's
+    email, `day` the cycle's start, and a later sync in the same cycle replaces the lines (same ids)."""
+    lines: list[VendorCost] = []
+    for member in spend:
+        if member.total_micros is None or member.cycle_start is None:
+            continue
+        start = member.cycle_start
+        if member.overage_micros is None:
+            parts = [("cycle", member.total_micros)]
+        else:
+            on_demand = min(member.overage_micros, member.total_micros)
+            parts = [("included", member.total_micros - on_demand), ("on-demand", on_demand)]
+        for item, micros in parts:
+            lines.append(VendorCost(
+                id=f"cursor-spend:{start.date().isoformat()}:{member.person}:{item}", vendor=VENDOR,
+                day=start.date(), starting_at=start, ending_at=as_utc(now), amount_micros=micros, scope=member.person,
+                item=item, cost_type="cycle_to_date"))
+    return lines
 
 
 # --- syncing ----------------------------------------------------------------------------------------------

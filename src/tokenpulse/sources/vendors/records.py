@@ -18,7 +18,7 @@ class VendorCost(msgspec.Struct, kw_only=True, frozen=True):
 
     id: str
     vendor: str
-    """"anthropic" or "openai"."""
+    """"anthropic", "openai", "cursor" or "github"."""
     day: date
     """The UTC day the amount was billed for (the bucket's start)."""
     starting_at: datetime
@@ -26,9 +26,11 @@ class VendorCost(msgspec.Struct, kw_only=True, frozen=True):
     amount_micros: int
     currency: str = "USD"
     scope: str | None = None
-    """Anthropic `workspace_id` (None = the default workspace) or OpenAI `project_id`."""
+    """Anthropic `workspace_id` (None = the default workspace), OpenAI `project_id`, the Cursor member's email
+    or the GitHub organization."""
     item: str | None = None
-    """Anthropic `description` ("Claude Sonnet 4 Usage - Input Tokens") or OpenAI `line_item`."""
+    """Anthropic `description` ("Claude Sonnet 4 Usage - Input Tokens"), OpenAI `line_item`, Cursor's
+    `included`/`on-demand`/`cycle`, or the Copilot SKU."""
     cost_type: str | None = None
     model: str | None = None
     token_type: str | None = None
