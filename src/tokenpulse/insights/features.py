@@ -171,9 +171,9 @@ def _on_hours(*moments: datetime) -> bool:
 
 
 def person_features(con: Any, since: datetime, until: datetime, short_context: int) -> dict[str, PersonFeatures]:
-    """Usage totals per person (one pass over the events) and their outcomes. Of the long text columns, which
-    cost most to read, only the id is read: for the first and last short request (reading them here costs
-    less than looking them up later for the flagged)."""
+    """Usage totals per person (one pass over the events that count, as totals do: `summaries.counted`) and
+    their outcomes. Of the long text columns, which cost most to read, only the id is read: for the first and
+    last short request (reading them here costs less than looking them up later for the flagged)."""
     bounds = _bounds(since, until)
     short = f"status = 'ok' AND {CONTEXT_SQL} < ?"
     people: dict[str, PersonFeatures] = {}
@@ -183,7 +183,7 @@ def person_features(con: Any, since: datetime, until: datetime, short_context: i
                coalesce(sum(cost_micros) FILTER (WHERE {short}), 0),
                coalesce(sum({CONTEXT_SQL}), 0), coalesce(sum(output_tokens), 0),
                min(id) FILTER (WHERE {short}), max(id) FILTER (WHERE {short})
-        FROM events WHERE ts >= ? AND ts < ? AND person IS NOT NULL GROUP BY person""",
+        FROM {counted_events(since, until)} WHERE ts >= ? AND ts < ? AND person IS NOT NULL GROUP BY person""",
         [short_context] * 4 + bounds)
     for person, requests, ok, failed, cost, n_short, short_cost, ctx, output, first, last in usage:
         people[person] = PersonFeatures(

@@ -30,6 +30,7 @@ from .migrate import Migration, apply_all
 from .summaries import (
     REBUILD_DIRTY_HOURS,
     aware,
+    counted_events,
     naive_utc,
     people_bounds,
     usage_row,
@@ -417,8 +418,9 @@ class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
                    people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
-        where_sql, params = where(*people_bounds(since, until, people, counted_only=counted_only))
-        return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
+        where_sql, params = where(*people_bounds(since, until, people))
+        table = counted_events(since, until) if counted_only else "events"
+        return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params, table)
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None,
                       people: Sequence[str] | None = None) -> Iterator[OutcomeEvent]:
@@ -472,9 +474,9 @@ class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
             self.checkpoint()
         return done
 
-    def _iter_usage_where(self, where: str, params: list[Any]) -> Iterator[UsageEvent]:
+    def _iter_usage_where(self, where: str, params: list[Any], table: str = "events") -> Iterator[UsageEvent]:
         cursor = self.con.cursor()
-        cursor.execute(f"SELECT {', '.join(_USAGE_FIELDS)} FROM events {where}", params)
+        cursor.execute(f"SELECT {', '.join(_USAGE_FIELDS)} FROM {table} {where}", params)
         while rows := cursor.fetchmany(10_000):
             for r in rows:
                 values = dict(zip(_USAGE_FIELDS, r, strict=True))

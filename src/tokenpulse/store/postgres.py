@@ -28,6 +28,7 @@ from .migrate import Migration, apply_all
 from .summaries import (
     REBUILD_DIRTY_HOURS,
     aware,
+    counted_events,
     naive_utc,
     people_bounds,
     usage_row,
@@ -275,13 +276,14 @@ class PostgresStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
 
     def iter_usage(self, since: datetime | None = None, until: datetime | None = None,
                    people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
-        where_sql, params = where(*people_bounds(since, until, people, "%s", counted_only=counted_only))
-        return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params)
+        where_sql, params = where(*people_bounds(since, until, people, "%s"))
+        table = counted_events(since, until) if counted_only else "events"
+        return self._iter_usage_where(f"{where_sql} ORDER BY ts, id", params, table)
 
-    def _iter_usage_where(self, where_sql: str, params: list[Any]) -> Iterator[UsageEvent]:
+    def _iter_usage_where(self, where_sql: str, params: list[Any], table: str = "events") -> Iterator[UsageEvent]:
         """Events streamed in chunks (the connection is busy until the iteration ends)."""
         with self.con.cursor() as cur:
-            for r in cur.stream(f"SELECT {_columns(_USAGE_FIELDS)} FROM events {where_sql}", params, size=10_000):
+            for r in cur.stream(f"SELECT {_columns(_USAGE_FIELDS)} FROM {table} {where_sql}", params, size=10_000):
                 values = dict(zip(_USAGE_FIELDS, r, strict=True))
                 values["ts"] = aware(values["ts"])
                 yield UsageEvent(**values)
