@@ -143,7 +143,7 @@ def _days(events: Iterator[UsageEvent]) -> Iterator[tuple[date, dict[Key, _Sums]
 
 def write_focus(store: Store, out: BinaryIO, selection: Selection, discount: Discount) -> int:
     """The header, then the rows of each UTC day (sorted by key); returns the number of data rows. Like every
-    total, it holds the events that count (`store.summaries.counted`): a day a vendor reported for a person's
+    total, it holds the events that count (`store.summaries.counted_table`): a day a vendor reported for a person's
     tool holds the vendor's figures only, and a local copy of a gateway request is left out."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")

@@ -171,7 +171,7 @@ def _on_hours(*moments: datetime) -> bool:
 
 
 def person_features(con: Any, since: datetime, until: datetime, short_context: int) -> dict[str, PersonFeatures]:
-    """Usage totals per person (one pass over the events that count, as totals do: `summaries.counted`) and
+    """Usage totals per person (one pass over the events that count, as totals do: `summaries.counted_table`) and
     their outcomes. Of the long text columns, which cost most to read, only the id is read: for the first and
     last short request (reading them here costs less than looking them up later for the flagged)."""
     bounds = _bounds(since, until)

@@ -154,7 +154,7 @@ class Store(Protocol):
                    people: Sequence[str] | None = None, *, counted_only: bool = False) -> Iterator[UsageEvent]:
         """Usage events in [since, until) in time order, streamed; only these people's when `people` is given;
         `counted_only`: only those totals count (not the gateway's or local copies of what a vendor reported,
-        nor local copies of gateway requests: `store.summaries.counted`)."""
+        nor local copies of gateway requests: `store.summaries.counted_table`)."""
         ...
 
     def iter_outcomes(self, since: datetime | None = None, until: datetime | None = None,

@@ -119,7 +119,7 @@ class VendorTables:
 
         Returns (totals, page). Totals: one row per tool and side — requests, tokens, cost (micro-USD; a
         billed event's bill), unpriced requests, billed requests, local copies of gateway requests and their
-        cost, the cost totals count (`counted`), the cells and the cells listed (each counted on one of its
+        cost, the cost totals count (`summaries.counted_table`), the cells and the cells listed (each counted on one of its
         rows). Page: the listed cells' rows, ordered by day, person and tool, `offset` cells skipped and at
         most `limit` cells (None: all) — person, tool, day, side, then the measures as in totals."""
         from .web import narrow
