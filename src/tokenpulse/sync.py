@@ -104,12 +104,16 @@ def _late(module: str, attribute: str) -> Callable[..., Any]:
 
 
 def _pair(module: str, function: str) -> Fetch:
-    """A connector whose function returns `(events, costs)`. `exclude_workspaces` (Anthropic): usage of these
-    workspaces is left out — e.g. the workspace Claude Code's console logins bill to, when the `claude_code`
-    connector reports that usage per person (synced from both, it would count twice)."""
-    def fetch(client: Any, since: datetime, until: datetime, exclude_workspaces: list[str] | None = None
-              ) -> VendorBatch:
-        events, costs = getattr(_module(module), function)(client, since, until)
+    """A connector whose function returns `(events, costs)`. Options: `bucket_width` (`1d` by default, `1h`,
+    `1m`: keep it fixed, as a bucket of another width is another event), and for Anthropic
+    `exclude_workspaces`: usage of these workspaces is left out — e.g. the workspace Claude Code's console
+    logins bill to, when the `claude_code` connector reports that usage per person (synced from both, it would
+    count twice)."""
+    def fetch(client: Any, since: datetime, until: datetime, exclude_workspaces: list[str] | None = None,
+              bucket_width: str = "1d") -> VendorBatch:
+        if bucket_width not in ("1d", "1h", "1m"):
+            raise ConfigError(f"[vendors.{module}] bucket_width must be 1d, 1h or 1m, got {bucket_width!r}")
+        events, costs = getattr(_module(module), function)(client, since, until, bucket_width=bucket_width)
         if exclude_workspaces:
             if not isinstance(exclude_workspaces, list):
                 raise ConfigError(f"[vendors.{module}] exclude_workspaces must be a list of workspace ids")
@@ -131,13 +135,13 @@ def _connectors() -> dict[str, Connector]:
     return {
         "anthropic": Connector("anthropic", _pair("anthropic", "sync_anthropic"),
                                _extra_ids(("anthropic-key", "api_key_id")), "ANTHROPIC_ADMIN_KEY", anthropic_client,
-                               options=("exclude_workspaces",)),
+                               options=("exclude_workspaces", "bucket_width")),
         "claude_code": Connector("claude_code", _late("claude_code", "sync_claude_code"),
                                  _late("claude_code", "identities"), "ANTHROPIC_ADMIN_KEY", anthropic_client,
                                  whole_days=True, settings_from="anthropic"),
         "openai": Connector("openai", _pair("openai", "sync_openai"),
                             _extra_ids(("openai-user", "user_id"), ("openai-key", "api_key_id")),
-                            "OPENAI_ADMIN_KEY", _late("client", "openai_client")),
+                            "OPENAI_ADMIN_KEY", _late("client", "openai_client"), options=("bucket_width",)),
         "cursor": Connector("cursor", _cursor_fetch, _own_person, "CURSOR_ADMIN_KEY", _late("cursor", "cursor_client")),
         "copilot": Connector("copilot", _late("copilot", "sync_copilot"), _late("copilot", "identities"),
                              "GITHUB_TOKEN", _late("copilot", "copilot_client"), whole_days=True, options=("org", "users"),

@@ -197,3 +197,14 @@ def test_anthropic_usage_of_excluded_workspaces_is_left_out(store, ledgers: Fake
     assert sorted(e.id for e in store.iter_usage()) == sorted(e.id for e in kept)
     assert report.events_new == len(kept)
     assert (report.costs, report.costs_new) == (3, 3)  # the cost report is the org's bill: all of it
+
+
+def test_the_bucket_width_is_a_setting(store, ledgers: FakeLedgers) -> None:
+    client = openai_client(OPENAI_KEY, ledgers.url, sleep=lambda s: None)
+    sync_vendor(store, "openai", client, now=NOW, options={"bucket_width": "1h"})
+    assert dict(ledgers.requests[0][1])["bucket_width"] == "1h"
+    from tokenpulse.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[vendors.anthropic\] bucket_width must be 1d, 1h or 1m"):
+        sync_vendor(store, "anthropic", anthropic_client(ANTHROPIC_KEY, ledgers.url), now=NOW,
+                    options={"bucket_width": "1w"})
