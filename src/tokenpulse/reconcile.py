@@ -8,8 +8,8 @@ The three sides of a cell:
 - `gateway`: requests metered by the gateway from the upstream's answers;
 - `local`: local logs, OpenTelemetry and imports — the client's own estimate.
 
-Totals count the vendor's figure where a cell has one (the vendor's ledger is what finance reconciles
-against); elsewhere they count the gateway's events and the local ones the gateway did not also meter (a
+Totals count the vendor's figure where a vendor's sync covers the cell (the vendor's ledger is what finance
+reconciles against); elsewhere they count the gateway's events and the local ones the gateway did not also meter (a
 local copy of a gateway request, matched by request id, is the same request seen twice). The other figures
 are kept, labelled, and shown here. Days are UTC days, as the vendors report them.
 """
@@ -66,19 +66,21 @@ class Cell:
     tool: str
     day: date
     sides: dict[str, Side] = field(default_factory=dict)
+    covered: bool = False
+    """A vendor reported this cell through `tokenpulse sync` (`vendor_days`): its figures alone count."""
 
     @property
     def counted(self) -> list[str]:
-        """The sides the totals count: the vendor's alone where there is one."""
-        if "vendor" in self.sides:
-            return ["vendor"]
+        """The sides the totals count: the vendor's alone where it covers the cell."""
+        if self.covered:
+            return ["vendor"] if "vendor" in self.sides else []
         return [s for s in SIDES if s in self.sides]
 
     @property
     def counted_micros(self) -> int:
         """What totals count: the vendor's figure, else the gateway's and the local requests it did not meter."""
         local = self.sides.get("local")
-        duplicates = local.duplicate_micros if local is not None and "vendor" not in self.sides else 0
+        duplicates = local.duplicate_micros if local is not None and not self.covered else 0
         return sum(self.sides[s].cost_micros for s in self.counted) - duplicates
 
     def differences(self) -> dict[str, int]:
@@ -112,7 +114,8 @@ class Reconciliation:
     """What the totals count over the period: vendor figures where there are some, else gateway and local."""
     by_tool: dict[str, dict[str, Side]]
     counted_by_tool: dict[str, int]
-    cell_count: int
+    cell_count: int | None
+    """How many cells there are (None when not counted)."""
     listed_count: int
     """How many cells `only` lists (the page is some of them)."""
 
@@ -130,29 +133,30 @@ class Reconciliation:
 
 
 def reconcile(store: Any, since: date, until: date, *, scope: Any = None, tools: tuple[str, ...] = (),
-              only: Only = "multiple", limit: int | None = None, offset: int = 0) -> Reconciliation:
+              only: Only = "multiple", limit: int | None = None, offset: int = 0, count_cells: bool = True
+              ) -> Reconciliation:
     """The reconciliation of the UTC days [since, until] (both included), within a viewer's `scope`; the cells
-    listed from the `offset`-th, at most `limit` of them (None: all). Summed in SQL (`store.reconciliation`)."""
+    listed from the `offset`-th, at most `limit` of them (None: all); `count_cells`: also count every cell
+    (a pass over the period's events). Summed in SQL (`store.reconciliation`)."""
     from datetime import timedelta
 
     if only not in ("all", "multiple", "differing"):
         raise ValueError(f"only must be all, multiple or differing, got {only!r}")
-    totals_rows, page_rows = store.reconciliation(since, until + timedelta(days=1), scope=scope, tools=tools,
-                                                  only=only, limit=limit, offset=offset)
+    totals_rows, page_rows, cell_count, listed_count = store.reconciliation(
+        since, until + timedelta(days=1), scope=scope, tools=tools, only=only, limit=limit, offset=offset,
+        count_cells=count_cells)
     totals = {s: Side(s) for s in SIDES}
     by_tool: dict[str, dict[str, Side]] = {}
     counted_by_tool: dict[str, int] = {}
-    cell_count = listed_count = 0
-    for tool, name, *figures, counted, cells, listed in totals_rows:
+    for tool, name, *figures, counted in totals_rows:
         side = _side(name, figures)
         totals[name].add(side)
         by_tool.setdefault(tool, {})[name] = side
         counted_by_tool[tool] = counted_by_tool.get(tool, 0) + int(counted)
-        cell_count += int(cells)
-        listed_count += int(listed)
     cells: dict[tuple[Any, str, date], Cell] = {}
-    for person, tool, day, name, *figures in page_rows:
-        cells.setdefault((person, tool, day), Cell(person, tool, day)).sides[name] = _side(name, figures)
+    for person, tool, day, name, *figures, covered in page_rows:
+        cell = cells.setdefault((person, tool, day), Cell(person, tool, day, covered=bool(covered)))
+        cell.sides[name] = _side(name, figures)
     return Reconciliation(since, until, only, list(cells.values()), totals, sum(counted_by_tool.values()), by_tool,
                           counted_by_tool, cell_count, listed_count)
 

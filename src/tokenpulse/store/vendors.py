@@ -110,18 +110,21 @@ class VendorTables:
                                                     "ORDER BY day, person, tool", params)]
 
     def reconciliation(self, since: date, until: date, *, scope: Any = None, tools: Sequence[str] = (),
-                       only: str = "multiple", limit: int | None = None, offset: int = 0
-                       ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+                       only: str = "multiple", limit: int | None = None, offset: int = 0, count_cells: bool = True
+                       ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int | None, int]:
         """Usage per (person, tool, UTC day) cell and side over the UTC days [since, until), summed and paged
         in SQL. A side is `vendor` (a vendor's admin API), `gateway`, or `local` (local logs, OpenTelemetry,
-        imports). `only` picks the cells listed: `all`, `multiple` (more than one side), `differing` (sides
-        whose costs differ).
+        imports). `only` picks the cells listed: `all`, `multiple` (more than one side: so a vendor or gateway
+        side, which is where the work is), `differing` (sides whose costs differ).
 
-        Returns (totals, page). Totals: one row per tool and side — requests, tokens, cost (micro-USD; a
-        billed event's bill), unpriced requests, billed requests, local copies of gateway requests and their
-        cost, the cost totals count (`summaries.counted_table`), the cells and the cells listed (each counted on one of its
-        rows). Page: the listed cells' rows, ordered by day, person and tool, `offset` cells skipped and at
-        most `limit` cells (None: all) — person, tool, day, side, then the measures as in totals."""
+        Returns (totals, page, cells, listed):
+        - totals, one row per tool and side: requests, tokens, cost (micro-USD; a billed event's bill),
+          unpriced requests, billed requests, local copies of gateway requests and their cost, and the cost
+          totals count (`summaries.counted_table`);
+        - page, the listed cells' rows ordered by day, person and tool (`offset` cells skipped, at most
+          `limit`; None: all): person, tool, day, side, the measures as in totals but the last, and whether
+          a vendor covers the cell (then only its figures count);
+        - how many cells there are (None unless `count_cells`), and how many are listed."""
         from .web import narrow
 
         clauses = ["ts >= ?", "ts < ?"]
@@ -130,23 +133,69 @@ class VendorTables:
         if tools:
             clauses.append(f"tool IN ({', '.join('?' for _ in tools)})")
             params.extend(tools)
+        where = " AND ".join(clauses)
+        events = f"(SELECT * FROM events WHERE {where})"  # each use takes `params` once
+        # Local copies of requests the gateway metered in the period (matched by request id).
+        copies = f"""(SELECT e.* FROM {events} e
+            JOIN (SELECT DISTINCT request_id FROM events WHERE {where} AND source = 'gateway'
+                  AND request_id IS NOT NULL) g ON g.request_id = e.request_id
+            WHERE e.source <> 'gateway' AND e.source <> 'vendor_api')"""
+        uncovered = ("LEFT JOIN vendor_days v ON v.person = e.person AND v.tool = e.tool "
+                     "AND v.day = CAST(e.ts AS DATE)")
+        sides = {(tool, side): list(rest) for tool, side, *rest in self._rows(
+            f"SELECT tool, {_SIDE}, {_MEASURES} FROM {events} e GROUP BY 1, 2", params)}
+        kept = {(tool, side): int(cost) for tool, side, cost in self._rows(
+            f"""SELECT e.tool, {_SIDE}, coalesce(sum(e.cost_micros), 0) FROM {events} e {uncovered}
+                WHERE e.source = 'vendor_api' OR v.day IS NULL GROUP BY 1, 2""", params)}
+        for tool, n, cost, uncovered_cost in self._rows(
+                f"""SELECT e.tool, count(*), coalesce(sum(e.cost_micros), 0),
+                           coalesce(sum(e.cost_micros) FILTER (WHERE v.day IS NULL), 0)
+                    FROM {copies} e {uncovered} GROUP BY 1""", params * 2):
+            sides[(tool, "local")][-2:] = [n, cost]
+            kept[(tool, "local")] = kept.get((tool, "local"), 0) - int(uncovered_cost)
+        totals = [(tool, side, *rest, kept.get((tool, side), 0)) for (tool, side), rest in sorted(sides.items())]
+
+        cell_count = None
+        if count_cells or only == "all":
+            cell_count = int(self._rows(f"SELECT count(*) FROM (SELECT DISTINCT person, tool, CAST(ts AS DATE) "
+                                        f"FROM events WHERE {where}) c", params)[0][0])
+        window = "" if limit is None else f"WHERE r.n > {int(offset)} AND r.n <= {int(offset) + int(limit)}"
+        keys = f"SELECT DISTINCT person, tool, CAST(ts AS DATE) AS day FROM events WHERE {where}"
+        if only == "all":  # every cell is listed: pick the page's cells first, then sum only theirs
+            if limit is not None:
+                keys = f"{keys} ORDER BY day, person NULLS FIRST, tool LIMIT {int(limit)} OFFSET {int(offset)}"
+                window = ""
+        else:  # a cell with more than one side has a vendor's or the gateway's
+            keys = f"{keys} AND source IN ('vendor_api', 'gateway')"
         listed = {"all": "TRUE", "multiple": "sides > 1", "differing": "sides > 1 AND spread > 0"}[only]
-        cells = _RECONCILIATION_CELLS.format(where=" AND ".join(clauses))
-        totals = self._rows(f"""{cells}
-            SELECT tool, side, sum(requests), sum(tokens), sum(cost), sum(unpriced), sum(billed), sum(dups),
-                   sum(dup_cost),
-                   sum(CASE WHEN side = 'vendor' THEN cost WHEN has_vendor = 1 THEN 0
-                            WHEN side = 'local' THEN cost - dup_cost ELSE cost END),
-                   sum(CASE WHEN first = 1 THEN 1 ELSE 0 END),
-                   sum(CASE WHEN first = 1 AND {listed} THEN 1 ELSE 0 END)
-            FROM marked GROUP BY 1, 2 ORDER BY 1, 2""", params)
-        window = "" if limit is None else f"WHERE n > {int(offset)} AND n <= {int(offset) + int(limit)}"
-        page = self._rows(f"""{cells},
-            ranked AS (SELECT *, dense_rank() OVER (ORDER BY day, person NULLS FIRST, tool) AS n
-                       FROM marked WHERE {listed})
-            SELECT person, tool, day, side, requests, tokens, cost, unpriced, billed, dups, dup_cost
-            FROM ranked {window} ORDER BY n, side""", params)
-        return totals, page
+        on_key = "k.person IS NOT DISTINCT FROM e.person AND k.tool = e.tool AND k.day = CAST(e.ts AS DATE)"
+        page = self._rows(f"""
+            WITH k AS ({keys}),
+            cells AS (SELECT e.person, e.tool, CAST(e.ts AS DATE) AS day, {_SIDE} AS side, {_MEASURES}
+                      FROM {events} e JOIN k ON {on_key} GROUP BY 1, 2, 3, 4),
+            copied AS (SELECT e.person, e.tool, CAST(e.ts AS DATE) AS day, count(*) AS n,
+                              coalesce(sum(e.cost_micros), 0) AS cost
+                       FROM {copies} e JOIN k ON {on_key} GROUP BY 1, 2, 3),
+            marked AS (SELECT *, count(*) OVER w AS sides, max(cost) OVER w - min(cost) OVER w AS spread
+                       FROM cells WINDOW w AS (PARTITION BY person, tool, day)),
+            ranked AS (SELECT *, dense_rank() OVER (ORDER BY day, person NULLS FIRST, tool) AS n FROM marked
+                       WHERE {listed}),
+            numbered AS (SELECT *, max(n) OVER () AS listed FROM ranked)
+            SELECT r.person, r.tool, r.day, r.side, r.requests, r.tokens, r.cost, r.unpriced, r.billed,
+                   CASE WHEN r.side = 'local' THEN coalesce(c.n, 0) ELSE 0 END,
+                   CASE WHEN r.side = 'local' THEN coalesce(c.cost, 0) ELSE 0 END, v.day IS NOT NULL, r.listed
+            FROM numbered r
+            LEFT JOIN copied c ON c.person IS NOT DISTINCT FROM r.person AND c.tool = r.tool AND c.day = r.day
+            LEFT JOIN vendor_days v ON v.person = r.person AND v.tool = r.tool AND v.day = r.day
+            {window} ORDER BY r.n, r.side""", params * 4)
+        if only == "all":
+            listed_count = cell_count or 0
+        elif page:
+            listed_count = int(page[0][-1])
+        else:  # nothing on this page: is there anything to list at all?
+            listed_count = 0 if offset == 0 else self.reconciliation(
+                since, until, scope=scope, tools=tools, only=only, limit=None, count_cells=False)[3]
+        return totals, [r[:-1] for r in page], cell_count if count_cells else None, listed_count
 
     def vendor_aliases(self, prefix: str) -> list[str]:
         """The vendor ids the directory knows with this alias prefix (`github-login` → the logins), sorted."""
@@ -167,28 +216,10 @@ class VendorTables:
                           "updated_at = excluded.updated_at")
 
 
-# The cells of a reconciliation: events of the period (`where`) summed per person, tool, UTC day and side,
-# each row marked with what its cell holds (a vendor side, how many sides, the spread of their costs) and
-# whether it is its cell's first row. Local copies of gateway requests (same request id) are `dups`.
-_RECONCILIATION_CELLS = """
-    WITH base AS (SELECT * FROM events WHERE {where}),
-    gateway_ids AS (SELECT DISTINCT request_id FROM base WHERE source = 'gateway' AND request_id IS NOT NULL),
-    e AS (SELECT person, tool, ts, source, confidence, cost_micros,
-                 input_tokens + output_tokens + cache_read_tokens + cache_write_tokens AS tokens,
-                 (source <> 'gateway' AND source <> 'vendor_api' AND request_id IS NOT NULL
-                  AND request_id IN (SELECT request_id FROM gateway_ids)) AS dup
-          FROM base),
-    cells AS (
-        SELECT person, tool, CAST(ts AS DATE) AS day,
-               CASE WHEN source = 'vendor_api' THEN 'vendor' WHEN source = 'gateway' THEN 'gateway'
-                    ELSE 'local' END AS side,
-               count(*) AS requests, coalesce(sum(tokens), 0) AS tokens, coalesce(sum(cost_micros), 0) AS cost,
-               count(*) FILTER (WHERE cost_micros IS NULL) AS unpriced,
-               count(*) FILTER (WHERE confidence = 'billed') AS billed, count(*) FILTER (WHERE dup) AS dups,
-               coalesce(sum(cost_micros) FILTER (WHERE dup), 0) AS dup_cost
-        FROM e GROUP BY 1, 2, 3, 4),
-    marked AS (
-        SELECT *, max(CASE WHEN side = 'vendor' THEN 1 ELSE 0 END) OVER w AS has_vendor, count(*) OVER w AS sides,
-               max(cost) OVER w - min(cost) OVER w AS spread, row_number() OVER (PARTITION BY person, tool, day
-                                                                               ORDER BY side) AS first
-        FROM cells WINDOW w AS (PARTITION BY person, tool, day))"""
+# A reconciliation's side of an event, and a side's measures: requests, tokens, cost, unpriced and billed
+# requests, then local copies of gateway requests and their cost (0 here: counted apart, where there are any).
+_SIDE = "CASE WHEN e.source = 'vendor_api' THEN 'vendor' WHEN e.source = 'gateway' THEN 'gateway' ELSE 'local' END"
+_MEASURES = """count(*) AS requests,
+    coalesce(sum(e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens), 0) AS tokens,
+    coalesce(sum(e.cost_micros), 0) AS cost, count(*) FILTER (WHERE e.cost_micros IS NULL) AS unpriced,
+    count(*) FILTER (WHERE e.confidence = 'billed') AS billed, 0 AS dups, 0 AS dup_cost"""

@@ -532,7 +532,7 @@ def reconciliation(store: Any, view: View, *, only: str = "multiple", tool: str 
         raise RequestError("`page` starts at 1")
     result = reconcile(store, view.first, view.last, scope=private_scope(view), tools=(tool,) if tool else (),
                        only=only, limit=RECONCILIATION_PAGE,  # type: ignore[arg-type]
-                       offset=(page - 1) * RECONCILIATION_PAGE).to_json()
+                       offset=(page - 1) * RECONCILIATION_PAGE, count_cells=False).to_json()
     paging = _page(page, result["cells_listed"], RECONCILIATION_PAGE)
     return {**result, "timezone": "UTC days", "tool": tool, **paging}
 
