@@ -3,10 +3,11 @@ side by side; totals count the vendor's figure where a cell has one, the others 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from msgspec.structs import replace
 
 from cli_helpers import as_json, ok
 from tokenpulse.events import UsageEvent
@@ -214,3 +215,15 @@ def test_cells_come_a_page_at_a_time_with_the_totals_of_all(case) -> None:
     assert (page["cells_total"], page["cells_listed"]) == (4, 4)
     assert page["totals"] == whole["totals"] and page["counted_usd"] == whole["counted_usd"]
     assert reconcile(case, D1, D2, only="differing", limit=10, offset=10).to_json()["cells"] == []
+
+
+def test_a_local_copy_in_the_hour_before_its_gateway_request_counts_once(any_store) -> None:
+    gateway = replace(event("gateway:req_b", D1, 10, "ann@example.com", "claude_code", "gateway", 2_000_000,
+                                    request_id="req_b"), ts=at(D1, 10) + timedelta(seconds=1))
+    local = replace(event("claude_code:b", D1, 9, "ann@example.com", "claude_code", "local_log", 1_900_000,
+                                  confidence="estimated", request_id="req_b"), ts=at(D1, 10) - timedelta(seconds=1))
+    any_store.write_batch([local])
+    any_store.refresh_rollups()  # hour 09 summed with the local copy alone
+    any_store.write_batch([gateway])  # written later: hour 09 is rebuilt too
+    day = UsageQuery(group="day", tz="UTC", people=("ann@example.com",))
+    assert [(r.cost_micros, r.requests) for r in any_store.usage_rows(day)] == [(2_000_000, 1)]

@@ -86,6 +86,9 @@ def _connect(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyCo
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
 
 
+HOUR = timedelta(hours=1)
+
+
 class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
     def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT,
                  lock_wait: float = LOCK_WAIT_SECONDS):
@@ -299,8 +302,13 @@ class DuckDBStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
                     con.execute("DELETE FROM events WHERE id IN (SELECT id FROM replaced)")
                 hours = pc.unique(pc.floor_temporal(replaced["old_ts"], unit="hour")).to_pylist()
         if written.num_rows:
-            # Hours whose summaries change: where the written copies fall, and where replaced copies were.
+            # Hours whose summaries change: where the written copies fall, and where replaced copies were; and
+            # beside a gateway request, the hours its local copy may fall in (counted once: summaries.counted_table).
             hours += pc.unique(pc.floor_temporal(written["ts"], unit="hour")).to_pylist()
+            metered = written.filter(pc.equal(written["source"], "gateway"))
+            if metered.num_rows:
+                near = pc.unique(pc.floor_temporal(metered["ts"], unit="hour")).to_pylist()
+                hours += [h + step for h in near for step in (-HOUR, HOUR)]
             with self._registered("batch_in", self._resolve_people(written)):
                 con.execute("INSERT INTO events BY NAME SELECT b.*, ?::TIMESTAMP AS ingested_at FROM batch_in b",
                             [now])

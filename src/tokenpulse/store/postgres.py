@@ -188,9 +188,13 @@ class PostgresStore(VendorTables, WebTables, GovernanceTables, DirectoryTables):
         # Usually every id is new: one statement inserts them and marks their hours.
         (inserted,) = con.execute("""
             WITH written AS (
-                INSERT INTO events SELECT * FROM batch_in ON CONFLICT (id) DO NOTHING RETURNING ts),
+                INSERT INTO events SELECT * FROM batch_in ON CONFLICT (id) DO NOTHING RETURNING ts, source),
             hours AS (
-                INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', ts) FROM written ON CONFLICT DO NOTHING)
+                INSERT INTO dirty_hours SELECT DISTINCT date_trunc('hour', ts) FROM written
+                UNION SELECT date_trunc('hour', ts) + step * INTERVAL '1 hour'  -- beside a gateway request, the
+                      FROM written, (VALUES (-1), (1)) AS s(step)           -- hours its local copy may fall in
+                      WHERE source = 'gateway'
+                ON CONFLICT DO NOTHING)
             SELECT count(*) FROM written""").fetchone()
         updated = self._replace_lower_ranked() if inserted < batch.num_rows else 0
         con.execute("TRUNCATE batch_in")
