@@ -71,7 +71,7 @@ import msgspec
 from .errors import ConfigError
 from .money import format_usd, micros_to_decimal_usd
 from .policy import BreakerPolicy, baseline_micros, daily_threshold, period_end, period_id, period_start
-from .policy.periods import require_aware
+from .policy.periods import require_aware, zone
 from .store.governance import AuditEntry, Incident
 
 log = logging.getLogger("tokenpulse.breaker_actions")
@@ -363,21 +363,14 @@ class BreakerActions:
             raise ConfigError(f"[vendors.cursor] breaker_action must be \"spend_limit\" or \"none\", got {kind!r}")
         cursor = None
         if kind == "spend_limit":
-            from .sources.vendors.cursor import CURSOR_BASE_URL, cursor_client
+            from .sync import setup_vendor  # the key, address and client as `tokenpulse sync` makes them
 
-            variable = cursor_table.get("admin_key_env", "CURSOR_ADMIN_KEY")
-            if not isinstance(variable, str) or not variable:
-                raise ConfigError("[vendors.cursor] admin_key_env must name an environment variable")
-            key = cursor_table.get("admin_key") or env.get(variable, "")
-            if not isinstance(key, str) or not key.strip():
-                raise ConfigError(f"[vendors.cursor] breaker_action = \"spend_limit\" needs the Cursor admin key "
-                                  f"in {variable}")
-            base_url = cursor_table.get("base_url", CURSOR_BASE_URL)
-            if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-                raise ConfigError("[vendors.cursor] base_url must be an http:// or https:// URL")
             options = {"timeout_s": CURSOR_TIMEOUT_SECONDS, "max_attempts": CURSOR_ATTEMPTS, **client_options}
-            cursor = CursorSpendLimitAction(cursor_client(key.strip(), base_url, **options),
-                                            cursor_table.get("trip_limit_dollars", 0))
+            setup = setup_vendor("cursor", settings_tables, env, **options)
+            if setup.client is None:
+                raise ConfigError(f"[vendors.cursor] breaker_action = \"spend_limit\" needs the Cursor admin API: "
+                                  f"{setup.skipped}")
+            cursor = CursorSpendLimitAction(setup.client, cursor_table.get("trip_limit_dollars", 0))
         return cls(cursor=cursor, webhook=webhook)
 
     def for_tools(self, tools: Iterable[str]) -> list[BreakerAction]:
@@ -416,25 +409,29 @@ def gather_figures(store: Any, policy: BreakerPolicy, now: datetime, tools: Sequ
             used.setdefault(row["person"], set()).add(row["tool"])
     if not used:
         return []
-    # One query per day of the baseline (a day's spend per person, from the hourly summaries).
-    daily: list[dict[str, int]] = []
-    day_start = start
-    for _ in range(policy.baseline_days * 3):
-        previous = period_start("day", day_start - timedelta(seconds=1), tz)
-        daily.append(store.spend_per_person(previous, day_start))
-        day_start = previous
-    today = store.spend_per_person(start, end)
-    day_id = period_id("day", now, tz)
+    # Each day's spend per person over the baseline's days and today, in one query (noon steps clear of DST).
+    from .store.web import Scope
+
+    first = period_start("day", start + timedelta(hours=12) - timedelta(days=policy.baseline_days * 3), tz)
+    today = start.astimezone(zone(tz)).date()
+    daily: dict[str, dict[Any, int]] = {}
+    for row in store.usage_grouped(["person", "day"], since=first, until=end, tz=tz,
+                                   scope=Scope(people=tuple(sorted(used)))):
+        daily.setdefault(row["person"], {})[row["day"]] = int(row["cost_micros"])
+    incidents_today: dict[str, list[Incident]] = {}
+    for incident in store.incidents(day=period_id("day", now, tz), limit=1_000_000):
+        incidents_today.setdefault(incident.person, []).append(incident)
     figures = []
     for person in sorted(used):
-        incidents = store.incidents(person=person, day=day_id)
+        incidents = incidents_today.get(person, [])
         closed = [i for i in incidents if not i.shadow and i.reenabled_at is not None]
         last = closed[-1].evidence if closed else {}
         at_trip = last.get("spend_today_micros", last.get("today_micros", 0))
+        days = daily.get(person, {})
         figures.append(VendorFigures(
-            person=person, tools=tuple(sorted(used[person])), spend_today_micros=today.get(person, 0),
-            previous_days_micros=[d[person] for d in reversed(daily) if d.get(person)], reenables_today=len(closed),
-            spend_at_last_trip_micros=at_trip if isinstance(at_trip, int) else 0,
+            person=person, tools=tuple(sorted(used[person])), spend_today_micros=days.get(today, 0),
+            previous_days_micros=[days[d] for d in sorted(days) if d < today and days[d]],
+            reenables_today=len(closed), spend_at_last_trip_micros=at_trip if isinstance(at_trip, int) else 0,
             open_incident=any(not i.shadow and i.reenabled_at is None for i in incidents),
             shadow_incident=any(i.shadow and i.evidence.get("source") == "vendor_api" for i in incidents)))
     return figures
