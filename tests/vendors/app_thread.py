@@ -1,6 +1,6 @@
 """An aiohttp application served on a free port of 127.0.0.1 from a background thread (for the fakes of
 the vendors' admin APIs, which the synchronous client under test talks to), and `fake_api`, which serves
-a fake's `handle` for every path and tells it its URL."""
+a fake's `handle` for every path and tells it its URL, and `ScriptedFailures`, the failures a fake plays."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -46,3 +47,21 @@ def fake_api(state: Any, name: str) -> Iterator[Any]:
     with serving(app, name) as url:
         state.url = url
         yield state
+
+
+@dataclass
+class ScriptedFailures:
+    """The failures a fake plays: `add(key, kind, times)` scripts the next `times` requests for `key` (a path,
+    a path and page, …) to fail as `kind`; `take(key)` is that kind while some are left, else None."""
+
+    _left: list[list[Any]] = field(default_factory=list)
+
+    def add(self, key: Any, kind: str, times: int = 1) -> None:
+        self._left.append([key, kind, times])
+
+    def take(self, key: Any) -> str | None:
+        for entry in self._left:
+            if entry[0] == key and entry[2] > 0:
+                entry[2] -= 1
+                return entry[1]
+        return None

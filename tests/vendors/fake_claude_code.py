@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import fake_api
+from app_thread import ScriptedFailures, fake_api
 
 CLAUDE_CODE_KEY = "sk-ant-admin01-fake-claude-code-key-0123456789"
 PATH = "/v1/organizations/usage_report/claude_code"
@@ -92,25 +92,17 @@ _encode = msgspec.json.Encoder(decimal_format="number").encode
 
 
 @dataclass
-class _Failure:
-    day: str
-    page: int
-    kind: str
-    times: int
-
-
-@dataclass
 class FakeClaudeCode:
     """The app's state: pages per day, scripted failures, the requests seen."""
 
     pages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: dict(PAGES))
-    failures: list[_Failure] = field(default_factory=list)
+    failures: ScriptedFailures = field(default_factory=ScriptedFailures)
     requests: list[tuple[list[tuple[str, str]], dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
     def fail(self, day: str, page: int, kind: str, times: int = 1) -> None:
         assert kind in ("429", "500", "malformed"), kind
-        self.failures.append(_Failure(day, page, kind, times))
+        self.failures.add((day, page), kind, times)
 
     def days_asked(self) -> list[str]:
         """The `starting_at` of every request for a first page, in order."""
@@ -134,10 +126,9 @@ class FakeClaudeCode:
         index = 0 if cursor is None else _cursor_index(cursor, day)
         if index is None or not 0 <= index < len(pages):
             return _error(400, "invalid_request_error", f"unknown page cursor {cursor!r}")
-        for failure in self.failures:
-            if (failure.day, failure.page) == (day, index + 1) and failure.times > 0:
-                failure.times -= 1
-                return _failure(failure.kind)
+        kind = self.failures.take((day, index + 1))
+        if kind:
+            return _failure(kind)
         more = index + 1 < len(pages)
         body = {**pages[index], "has_more": more, "next_page": f"cc_{day}_{index + 1}" if more else None}
         return web.Response(status=200, body=_encode(body), content_type="application/json")

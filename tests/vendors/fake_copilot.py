@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import fake_api
+from app_thread import ScriptedFailures, fake_api
 
 GITHUB_TOKEN = "ghp_fakeToken0123456789abcdefABCDEF0123"
 ORG = "acme-corp"
@@ -92,23 +92,16 @@ CREDITS: dict[tuple[str, str | None], list[dict[str, Any]]] = {
 
 
 @dataclass
-class _Failure:
-    path: str
-    kind: str
-    times: int
-
-
-@dataclass
 class FakeGitHub:
     reports: dict[str, list[list[dict[str, Any]]]] = field(default_factory=lambda: dict(REPORTS))
     credits: dict[tuple[str, str | None], list[dict[str, Any]]] = field(default_factory=lambda: dict(CREDITS))
-    failures: list[_Failure] = field(default_factory=list)
+    failures: ScriptedFailures = field(default_factory=ScriptedFailures)
     requests: list[tuple[str, dict[str, str], dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
     def fail(self, path: str, kind: str, times: int = 1) -> None:
         assert kind in ("429", "500", "malformed", "bad_envelope", "bad_line"), kind
-        self.failures.append(_Failure(path, kind, times))
+        self.failures.add(path, kind, times)
 
     def paths(self) -> list[str]:
         return [path for path, _, _ in self.requests]
@@ -121,10 +114,9 @@ class FakeGitHub:
             return self._download(request, path)
         if request.headers.get("Authorization") != f"Bearer {GITHUB_TOKEN}":
             return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
-        for failure in self.failures:
-            if failure.path == path and failure.times > 0:
-                failure.times -= 1
-                return _failure(failure.kind)
+        kind = self.failures.take(path)
+        if kind:
+            return _failure(kind)
         if path == f"/orgs/{ORG}":
             return _json(200, {"login": ORG, "id": 22})
         if path == f"/orgs/{ORG}/copilot/metrics/reports/users-1-day":
@@ -145,12 +137,11 @@ class FakeGitHub:
     def _download(self, request: web.Request, path: str) -> web.Response:
         if "Authorization" in request.headers:  # a storage host refuses two kinds of auth at once
             return web.Response(status=400, text="<Error><Code>InvalidArgument</Code></Error>")
-        for failure in self.failures:
-            if failure.path == path and failure.times > 0:
-                failure.times -= 1
-                if failure.kind == "bad_line":
-                    return web.Response(status=200, text='{"day": "2026-11-01", "user_id": 9}\n{"day": 2026-\n')
-                return _failure(failure.kind)
+        kind = self.failures.take(path)
+        if kind == "bad_line":
+            return web.Response(status=200, text='{"day": "2026-11-01", "user_id": 9}\n{"day": 2026-\n')
+        if kind:
+            return _failure(kind)
         day, name = path.removeprefix("/signed/").split("/")
         files = self.reports.get(day, [])
         number = int(name.removesuffix(".ndjson"))

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import fake_api
+from app_thread import ScriptedFailures, fake_api
 
 CURSOR_KEY = "key_fake0123456789abcdef0123456789abcdef"
 
@@ -103,26 +103,18 @@ SPEND_PAGES: list[dict[str, Any]] = [
 
 
 @dataclass
-class _Failure:
-    path: str
-    page: int
-    kind: str
-    times: int
-
-
-@dataclass
 class FakeCursor:
     members: dict[str, Any] = field(default_factory=lambda: TEAM_MEMBERS)
     event_pages: list[dict[str, Any]] = field(default_factory=lambda: list(EVENT_PAGES))
     spend_pages: list[dict[str, Any]] = field(default_factory=lambda: list(SPEND_PAGES))
     limits: dict[str, Decimal | None] = field(default_factory=dict)
-    failures: list[_Failure] = field(default_factory=list)
+    failures: ScriptedFailures = field(default_factory=ScriptedFailures)
     requests: list[tuple[str, str, Any, dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
     def fail(self, path: str, page: int, kind: str, times: int = 1) -> None:
         assert kind in ("429", "500", "malformed", "no_items"), kind
-        self.failures.append(_Failure(path, page, kind, times))
+        self.failures.add((path, page), kind, times)
 
     def bodies(self, path: str) -> list[Any]:
         return [body for _, p, body, _ in self.requests if p == path]
@@ -137,10 +129,9 @@ class FakeCursor:
             return _json(401, {"error": "Unauthorized", "message": "Invalid API key"})
         path = request.path
         page = int(body.get("page", 1)) if isinstance(body, dict) else 1
-        for failure in self.failures:
-            if failure.path == path and failure.page == page and failure.times > 0:
-                failure.times -= 1
-                return _failure(failure.kind)
+        kind = self.failures.take((path, page))
+        if kind:
+            return _failure(kind)
         if path == MEMBERS and request.method == "GET":
             return _json(200, self.members)
         if path == EVENTS and request.method == "POST":

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from app_thread import fake_api
+from app_thread import ScriptedFailures, fake_api
 
 ANTHROPIC_KEY = "sk-ant-admin01-fake-valid-key-0123456789"
 OPENAI_KEY = "sk-admin-fake-valid-key-0123456789"
@@ -142,25 +142,17 @@ PAGES = {A_USAGE: ANTHROPIC_USAGE_PAGES, A_COST: ANTHROPIC_COST_PAGES,
 
 
 @dataclass
-class _Failure:
-    path: str
-    page: int
-    kind: str
-    times: int
-
-
-@dataclass
 class FakeLedgers:
     """The app's state: pages per path, scripted failures, the requests seen."""
 
     pages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: dict(PAGES))
-    failures: list[_Failure] = field(default_factory=list)
+    failures: ScriptedFailures = field(default_factory=ScriptedFailures)
     requests: list[tuple[str, list[tuple[str, str]], dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
     def fail(self, path: str, page: int, kind: str, times: int = 1) -> None:
         assert kind in ("429", "500", "malformed", "no_data"), kind
-        self.failures.append(_Failure(path, page, kind, times))
+        self.failures.add((path, page), kind, times)
 
     def pages_served(self, path: str) -> list[str | None]:
         """The `page` cursor of every request for `path`, in order (None for the first page)."""
@@ -189,10 +181,9 @@ class FakeLedgers:
         index = 0 if cursor is None else _cursor_index(cursor)
         if index is None or not 0 <= index < len(pages):
             return _json(400, {"error": {"message": f"unknown page cursor {cursor!r}"}})
-        for failure in self.failures:
-            if failure.path == path and failure.page == index + 1 and failure.times > 0:
-                failure.times -= 1
-                return _failure(failure.kind, anthropic)
+        kind = self.failures.take((path, index + 1))
+        if kind:
+            return _failure(kind, anthropic)
         more = index + 1 < len(pages)
         # A page may set `has_more` / `next_page` itself (to script a broken cursor).
         body = {"has_more": more, "next_page": f"page_{index + 1:04d}" if more else None, **pages[index]}
