@@ -355,16 +355,15 @@ class BreakerActions:
             if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
                 raise ConfigError("[vendors] breaker_webhook_timeout_seconds must be a number of seconds, 0 < s ≤ 60")
             webhook = WebhookAction(url, timeout_seconds=float(timeout))
-        cursor_table = vendors.get("cursor", {}) or {}
-        if not isinstance(cursor_table, Mapping):
-            raise ConfigError("[vendors.cursor] must be a table")
+        from .sync import setup_vendor, vendor_table
+
+        cursor_table = vendor_table(settings_tables, "cursor")
         kind = cursor_table.get("breaker_action", "none")
         if kind not in ("spend_limit", "none"):
             raise ConfigError(f"[vendors.cursor] breaker_action must be \"spend_limit\" or \"none\", got {kind!r}")
         cursor = None
         if kind == "spend_limit":
-            from .sync import setup_vendor  # the key, address and client as `tokenpulse sync` makes them
-
+            # The key, address and client as `tokenpulse sync` makes them.
             options = {"timeout_s": CURSOR_TIMEOUT_SECONDS, "max_attempts": CURSOR_ATTEMPTS, **client_options}
             setup = setup_vendor("cursor", settings_tables, env, **options)
             if setup.client is None:

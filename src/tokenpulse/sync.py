@@ -24,6 +24,7 @@ cell, and the gateway's and local logs' events of the cell are kept, labelled, b
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ def _cursor_fetch(client: Any, since: datetime, until: datetime) -> VendorBatch:
     return VendorBatch(events=read.events, costs=cursor.spend_costs(read.spend, until))
 
 
+@functools.cache
 def _connectors() -> dict[str, Connector]:
     anthropic_client = _late("client", "anthropic_client")
     return {
@@ -149,7 +151,7 @@ def _connectors() -> dict[str, Connector]:
     }
 
 
-VENDORS = ("anthropic", "claude_code", "openai", "cursor", "copilot")
+VENDORS = tuple(_connectors())
 """The connectors `sync_vendor` knows, by name, in the order `tokenpulse sync` runs them."""
 
 

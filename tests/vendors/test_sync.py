@@ -208,3 +208,10 @@ def test_the_bucket_width_is_a_setting(store, ledgers: FakeLedgers) -> None:
     with pytest.raises(ConfigError, match=r"\[vendors.anthropic\] bucket_width must be 1d, 1h or 1m"):
         sync_vendor(store, "anthropic", anthropic_client(ANTHROPIC_KEY, ledgers.url), now=NOW,
                     options={"bucket_width": "1w"})
+
+
+def test_the_command_offers_every_connector() -> None:
+    from tokenpulse import sync
+    from tokenpulse.cli import sync as command
+
+    assert command.VENDORS == sync.VENDORS

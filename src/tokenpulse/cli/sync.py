@@ -21,11 +21,12 @@ from .app import App
 from .options import day_callback, output_options, resolve_day
 from .render import console, plural, print_json
 
-VENDOR_NAMES = ("anthropic", "claude_code", "openai", "cursor", "copilot")
+VENDORS = ("anthropic", "claude_code", "openai", "cursor", "copilot")
+"""`tokenpulse.sync.VENDORS`, written out so that every command starts without loading the connectors."""
 
 
 @click.command("sync")
-@click.option("--vendor", "vendors", multiple=True, type=click.Choice(VENDOR_NAMES),
+@click.option("--vendor", "vendors", multiple=True, type=click.Choice(VENDORS),
               help="Sync only this vendor (repeatable; default: every vendor whose admin key is set).")
 @click.option("--lookback-days", type=click.IntRange(min=0), default=3, show_default=True,
               help="Re-read this many days before the last sync (buckets still filling).")
@@ -45,7 +46,7 @@ def sync_cmd(app: App, vendors: tuple[str, ...], lookback_days: int, first_days:
 
     now = datetime.now(UTC)
     with _status() as status:
-        results = run_sync(app.store, app.settings.tables, [v for v in VENDOR_NAMES if not vendors or v in vendors],
+        results = run_sync(app.store, app.settings.tables, [v for v in VENDORS if not vendors or v in vendors],
                            now=now, lookback_days=lookback_days, first_days=first_days, book=app.book,
                            on_vendor=lambda name: status(f"Syncing {name} …"))
     # The breaker of the tools outside the gateway trips on what the vendors just reported.
