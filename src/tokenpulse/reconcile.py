@@ -24,6 +24,9 @@ from .money import micros_to_decimal_usd
 
 SIDES = ("vendor", "gateway", "local")
 Only = Literal["all", "multiple", "differing"]
+ONLY: tuple[Only, ...] = ("all", "multiple", "differing")
+"""Which cells a reconciliation lists: every one, those more than one source reports, those whose sources
+differ."""
 DIFFERENCES = (("gateway", "vendor"), ("local", "vendor"), ("local", "gateway"))
 
 
@@ -88,10 +91,6 @@ class Cell:
         return {f"{a}_minus_{b}": self.sides[a].cost_micros - self.sides[b].cost_micros
                 for a, b in DIFFERENCES if a in self.sides and b in self.sides}
 
-    @property
-    def differs(self) -> bool:
-        return any(self.differences().values())
-
     def to_json(self) -> dict[str, Any]:
         return {"person": self.person, "tool": self.tool, "day": self.day.isoformat(),
                 **{s: self.sides[s].to_json() if s in self.sides else None for s in SIDES},
@@ -140,7 +139,7 @@ def reconcile(store: Any, since: date, until: date, *, scope: Any = None, tools:
     (a pass over the period's events). Summed in SQL (`store.reconciliation`)."""
     from datetime import timedelta
 
-    if only not in ("all", "multiple", "differing"):
+    if only not in ONLY:
         raise ValueError(f"only must be all, multiple or differing, got {only!r}")
     totals_rows, page_rows, cell_count, listed_count = store.reconciliation(
         since, until + timedelta(days=1), scope=scope, tools=tools, only=only, limit=limit, offset=offset,

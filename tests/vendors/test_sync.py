@@ -211,7 +211,8 @@ def test_the_bucket_width_is_a_setting(store, ledgers: FakeLedgers) -> None:
 
 
 def test_the_command_offers_every_connector() -> None:
-    from tokenpulse import sync
+    from tokenpulse import reconcile, sync
     from tokenpulse.cli import sync as command
 
     assert command.VENDORS == sync.VENDORS
+    assert command.ONLY == reconcile.ONLY

@@ -22,7 +22,9 @@ from .options import day_callback, output_options, resolve_day
 from .render import console, plural, print_json
 
 VENDORS = ("anthropic", "claude_code", "openai", "cursor", "copilot")
-"""`tokenpulse.sync.VENDORS`, written out so that every command starts without loading the connectors."""
+ONLY = ("all", "multiple", "differing")
+"""`tokenpulse.sync.VENDORS` and `tokenpulse.reconcile.ONLY`, written out so that every command starts without
+loading the connectors or the reconciliation."""
 
 
 @click.command("sync")
@@ -98,7 +100,7 @@ def _print(results: list[dict[str, Any]]) -> None:
 @click.option("--since", "-s", callback=day_callback, metavar="DATE", help="First UTC day (default: 29 days before --until).")
 @click.option("--until", "-u", callback=day_callback, metavar="DATE", help="Last UTC day (default: today, UTC).")
 @click.option("--tool", "tools", multiple=True, metavar="TOOL", help="Only this tool; repeatable.")
-@click.option("--only", type=click.Choice(["all", "multiple", "differing"]), default="multiple", show_default=True,
+@click.option("--only", type=click.Choice(ONLY), default="multiple", show_default=True,
               help="Which cells to list: every one, those more than one source reports, or those whose sources "
                    "disagree. The totals always cover every cell.")
 @output_options

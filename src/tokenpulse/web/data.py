@@ -524,10 +524,10 @@ def reconciliation(store: Any, view: View, *, only: str = "multiple", tool: str 
                    page: int = 1) -> dict[str, Any]:
     """Vendor, gateway and local figures per person, tool and UTC day for the people whose private figures
     the viewer may see (`private_scope`), with the totals and the cells a page at a time."""
-    from ..reconcile import reconcile
+    from ..reconcile import ONLY, reconcile
 
-    if only not in ("all", "multiple", "differing"):
-        raise RequestError("`only` must be one of all, multiple, differing")
+    if only not in ONLY:
+        raise RequestError(f"`only` must be one of {', '.join(ONLY)}")
     if page < 1:
         raise RequestError("`page` starts at 1")
     result = reconcile(store, view.first, view.last, scope=private_scope(view), tools=(tool,) if tool else (),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..reconcile import ONLY
 
 _ERROR = {"type": "object", "required": ["ok", "status", "error"], "properties": {
     "ok": {"const": False}, "status": {"type": "integer"}, "error": {"type": "string"},
@@ -93,7 +94,7 @@ def schema() -> dict[str, Any]:
             "differences and what totals count", [
                 {**_PERIOD[0], "description": "First UTC day (default: 29 days before `until`)."},
                 {**_PERIOD[1], "description": "Last UTC day (default: today)."},
-                _query("only", {"enum": ["all", "multiple", "differing"]},
+                _query("only", {"enum": list(ONLY)},
                        "Cells to list: all, those several sources report (default), those whose sources differ."),
                 _query("tool", text, "One tool."),
                 _query("page", {"type": "integer", "minimum": 1}, "Page (from 1; 100 cells a page).")]),
