@@ -37,7 +37,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -48,6 +47,7 @@ from urllib.parse import quote, urlsplit
 sys.path.insert(0, str(Path(__file__).parent))
 
 import detectors  # noqa: E402  (the large store's builder, bench/detectors.py)
+import service  # noqa: E402  (bench/service.py)
 
 WORK = Path(__file__).parent / ".work" / "dashboard"
 END = detectors.END
@@ -191,19 +191,8 @@ class Service:
     log: list[str] = field(default_factory=list)
 
     def start(self) -> Service:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tokenpulse", "serve", "--port", "0",
-                                      "--decode-workers", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True, env=_env(self.home))
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-            if "listening on " in line:
-                self.url = line.split("listening on ", 1)[1].split()[0]
-                break
-        else:
-            raise SystemExit("tokenpulse serve did not start:\n" + "".join(self.log))
-        stream = self.proc.stderr
-        threading.Thread(target=lambda: self.log.extend(stream), daemon=True).start()
+        self.proc, self.url, self.log, _ = service.start(["serve", "--port", "0", "--decode-workers", "0"],
+                                                         _env(self.home))
         return self
 
     def stop(self) -> None:

@@ -51,7 +51,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -60,6 +59,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import service  # noqa: E402  (bench/service.py)
 
 FORMATS = ("otlp-protobuf", "ndjson")
 BACKENDS = ("duckdb", "postgres")
@@ -438,20 +441,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENPULSE_")}
         env.update(TOKENPULSE_HOME=str(home), PYTHONUNBUFFERED="1")
         workers = [] if decode_workers is None else ["--decode-workers", str(decode_workers)]
-        self.log: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "tokenpulse", "--db", location, "serve", "--port", "0",
-                                      *workers], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     env=env)
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-            if "listening on " in line:
-                self.url = line.split("listening on ", 1)[1].split()[0]
-                break
-        else:
-            raise SystemExit("the server did not start:\n" + "".join(self.log))
-        self._drain = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
-        self._drain.start()
+        self.proc, self.url, self.log, self._drain = service.start(
+            ["--db", location, "serve", "--port", "0", *workers], env)
 
     def commit_metrics(self, admin_key: str) -> dict[str, float]:
         """The writer's commit totals from /metrics: seconds spent committing, commits, requests committed."""
